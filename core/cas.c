@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The CAS store: object names and every path into objects/ and refs/.
+ * All access is relative to descriptors opened once, never by joined path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "voltfs/cas.h"
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* uppercase is not an object name: one object, one name */
+}
+
+int volt_hash_parse(struct volt_hash *h, const char *hex, size_t len)
+{
+	if (len != 2 * VOLT_HASH_XXH128_LEN && len != 2 * VOLT_HASH_SHA256_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 2) {
+		int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		h->bytes[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	h->len = (uint8_t)(len / 2);
+	return 0;
+}
+
+void volt_hash_format(const struct volt_hash *h, char out[VOLT_HASH_HEX_MAX + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < h->len; i++) {
+		out[2 * i] = digits[h->bytes[i] >> 4];
+		out[2 * i + 1] = digits[h->bytes[i] & 15];
+	}
+	out[2 * h->len] = '\0';
+}
+
+bool volt_hash_equal(const struct volt_hash *a, const struct volt_hash *b)
+{
+	return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
+static void hash_from_xxh128(struct volt_hash *h, XXH128_hash_t v)
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, v);
+	h->len = VOLT_HASH_XXH128_LEN;
+	memcpy(h->bytes, c.digest, VOLT_HASH_XXH128_LEN);
+}
+
+void volt_hash_xxh128(struct volt_hash *h, const void *buf, size_t len)
+{
+	hash_from_xxh128(h, XXH3_128bits(buf, len));
+}
+
+int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out)
+{
+	enum { CHUNK = 1 << 20 };
+	XXH3_state_t *state = NULL;
+	char *buf = NULL;
+	uint64_t size = 0;
+	off_t off = 0;
+	int ret = -ENOMEM;
+
+	state = XXH3_createState();
+	buf = malloc(CHUNK);
+	if (!state || !buf)
+		goto out;
+	XXH3_128bits_reset(state);
+	for (;;) {
+		ssize_t n = pread(fd, buf, CHUNK, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(state, buf, (size_t)n);
+		off += n;
+		size += (uint64_t)n;
+	}
+	hash_from_xxh128(h, XXH3_128bits_digest(state));
+	if (size_out)
+		*size_out = size;
+	ret = 0;
+out:
+	free(buf);
+	XXH3_freeState(state);
+	return ret;
+}
+
+static int open_dir_at(int dirfd, const char *name, bool create)
+{
+	int fd;
+
+	if (create && mkdirat(dirfd, name, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int volt_cas_open(struct volt_cas *cas, const char *path, bool create)
+{
+	int ret;
+
+	cas->root_fd = cas->refs_fd = cas->objects_fd = -1;
+	cas->path = strdup(path);
+	if (!cas->path)
+		return -ENOMEM;
+	ret = open_dir_at(AT_FDCWD, path, create);
+	if (ret < 0)
+		goto fail;
+	cas->root_fd = ret;
+	ret = open_dir_at(cas->root_fd, "refs", create);
+	if (ret < 0)
+		goto fail;
+	cas->refs_fd = ret;
+	ret = open_dir_at(cas->root_fd, "objects", create);
+	if (ret < 0)
+		goto fail;
+	cas->objects_fd = ret;
+	return 0;
+fail:
+	volt_cas_release(cas);
+	return ret;
+}
+
+void volt_cas_release(struct volt_cas *cas)
+{
+	if (cas->objects_fd >= 0)
+		close(cas->objects_fd);
+	if (cas->refs_fd >= 0)
+		close(cas->refs_fd);
+	if (cas->root_fd >= 0)
+		close(cas->root_fd);
+	free(cas->path);
+	cas->root_fd = cas->refs_fd = cas->objects_fd = -1;
+	cas->path = NULL;
+}
+
+int volt_cas_stat_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st)
+{
+	char name[VOLT_HASH_HEX_MAX + 1];
+
+	volt_hash_format(h, name);
+	if (fstatat(cas->objects_fd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return S_ISREG(st->st_mode) ? 0 : -EIO;
+}
+
+int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st)
+{
+	char name[VOLT_HASH_HEX_MAX + 1];
+	int fd, err;
+
+	volt_hash_format(h, name);
+	/* O_NONBLOCK: a FIFO planted in objects/ must not hang the opener. */
+	fd = openat(cas->objects_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EIO : -errno;
+	if (fstat(fd, st) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Copy src into dst, hashing what was copied: the object is what was hashed. */
+static int copy_fd_hashed(int dst, int src, struct volt_hash *h)
+{
+	char buf[1 << 16];
+	XXH3_state_t *state = XXH3_createState();
+	off_t off = 0;
+	int ret = 0;
+
+	if (!state)
+		return -ENOMEM;
+	XXH3_128bits_reset(state);
+	for (;;) {
+		ssize_t n = pread(src, buf, sizeof(buf), off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		XXH3_128bits_update(state, buf, (size_t)n);
+		ret = write_all(dst, buf, (size_t)n);
+		if (ret < 0)
+			break;
+		off += n;
+	}
+	if (ret == 0)
+		hash_from_xxh128(h, XXH3_128bits_digest(state));
+	XXH3_freeState(state);
+	return ret;
+}
+
+/*
+ * Write into dirfd/name atomically: an O_TMPFILE-like temporary name, fsync,
+ * then rename (or link, for objects: never replace one that raced us in).
+ */
+static int put_atomic(int dirfd, const char *name, mode_t mode, bool replace,
+		      int (*fill)(int fd, const void *arg), const void *arg)
+{
+	char tmp[128];
+	int fd, ret;
+
+	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%s", (long)getpid(), name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	ret = fill(fd, arg);
+	if (ret == 0 && fchmod(fd, mode) < 0)
+		ret = -errno;
+	if (ret == 0 && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0) {
+		if (replace)
+			ret = renameat(dirfd, tmp, dirfd, name) < 0 ? -errno : 0;
+		else
+			ret = linkat(dirfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST ? -errno : 0;
+	}
+	if (ret < 0 || !replace)
+		unlinkat(dirfd, tmp, 0);
+	return ret;
+}
+
+struct fd_arg {
+	int src;
+	struct volt_hash expect;
+};
+
+static int fill_from_fd(int fd, const void *arg)
+{
+	const struct fd_arg *a = arg;
+	struct volt_hash got;
+	int ret = copy_fd_hashed(fd, a->src, &got);
+
+	if (ret == 0 && !volt_hash_equal(&got, &a->expect))
+		ret = -EAGAIN; /* the source changed between hashing and copying */
+	return ret;
+}
+
+int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_hash *out,
+		    uint64_t *size_out, bool *written)
+{
+	char name[VOLT_HASH_HEX_MAX + 1];
+	struct fd_arg arg = { .src = src_fd };
+	struct stat st;
+	int ret;
+
+	*written = false;
+	ret = volt_hash_xxh128_fd(out, src_fd, size_out);
+	if (ret < 0)
+		return ret;
+	volt_hash_format(out, name);
+	if (fstatat(cas->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0; /* written once: content named by its hash never changes */
+	if (errno != ENOENT)
+		return -errno;
+	arg.expect = *out;
+	ret = put_atomic(cas->objects_fd, name, exec ? 0555 : 0444, false, fill_from_fd, &arg);
+	if (ret == 0)
+		*written = true;
+	return ret;
+}
+
+struct buf_arg {
+	const void *buf;
+	size_t len;
+};
+
+static int fill_from_buf(int fd, const void *arg)
+{
+	const struct buf_arg *b = arg;
+
+	return write_all(fd, b->buf, b->len);
+}
+
+int volt_cas_put_ref(struct volt_cas *cas, const char *name, const void *buf, size_t len)
+{
+	struct buf_arg b = { buf, len };
+
+	return put_atomic(cas->refs_fd, name, 0644, true, fill_from_buf, &b);
+}

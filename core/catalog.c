@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The catalog: lazy, thread-safe loading of the build that serves each
+ * profile. Loads are published once and never freed while the catalog
+ * lives, so readers hold plain pointers without locks.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "voltfs/catalog.h"
+
+#define CHUNK_BITS 8
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+#define MAX_CHUNKS 256 /* 65 535 loads in one mount's life */
+
+struct slot {
+	pthread_mutex_t lock;
+	const struct volt_loaded *current;
+	bool failed;                  /* no usable ref at failed_mtime */
+	struct timespec failed_mtime; /* refs/ mtime when it failed */
+};
+
+struct volt_catalog {
+	const struct volt_cas *cas;
+	struct volt_catalog_opts o;
+	char *mountpoint;
+	struct slot slots[VOLT_PROFILE_COUNT];
+	pthread_mutex_t lock; /* serials and the unknown-name scan */
+	uint32_t next_serial;
+	struct timespec scanned_mtime;
+	bool scanned;
+	struct volt_loaded **chunks[MAX_CHUNKS];
+};
+
+int volt_catalog_new(struct volt_catalog **out, const struct volt_cas *cas,
+		     const struct volt_catalog_opts *o)
+{
+	struct volt_catalog *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->cas = cas;
+	c->o = *o;
+	c->mountpoint = strdup(o->mountpoint);
+	if (!c->mountpoint) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->o.mountpoint = c->mountpoint;
+	pthread_mutex_init(&c->lock, NULL);
+	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
+		pthread_mutex_init(&c->slots[i].lock, NULL);
+	c->next_serial = 1;
+	*out = c;
+	return 0;
+}
+
+static void loaded_free(struct volt_loaded *l)
+{
+	if (!l)
+		return;
+	volt_tree_free(l->tree);
+	for (int i = 0; i < VOLT_SYNTH_COUNT; i++)
+		free(l->synth[i].buf);
+	free(l->arch);
+	free(l->qemu_version);
+	free(l);
+}
+
+void volt_catalog_free(struct volt_catalog *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < MAX_CHUNKS && c->chunks[i]; i++) {
+		for (uint32_t j = 0; j < CHUNK_SIZE; j++)
+			loaded_free(c->chunks[i][j]);
+		free(c->chunks[i]);
+	}
+	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
+		pthread_mutex_destroy(&c->slots[i].lock);
+	pthread_mutex_destroy(&c->lock);
+	free(c->mountpoint);
+	free(c);
+}
+
+int volt_catalog_refs_mtime(const struct volt_catalog *c, struct timespec *ts)
+{
+	struct stat st;
+
+	if (fstat(c->cas->refs_fd, &st) < 0)
+		return -errno;
+	*ts = st.st_mtim;
+	return 0;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static int count_ref(void *ctx, const struct volt_ref *r)
+{
+	(void)ctx;
+	(void)r;
+	return 0;
+}
+
+/* Say once per change of refs/ which names are ignored. */
+static void scan_names(struct volt_catalog *c, const struct timespec *mtime)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->scanned || !same_time(&c->scanned_mtime, mtime)) {
+		c->scanned = true;
+		c->scanned_mtime = *mtime;
+		volt_refs_each(c->cas, count_ref, NULL, c->o.report, c->o.report_ctx);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Give l a serial and publish it in the serial table. */
+static int publish(struct volt_catalog *c, struct volt_loaded *l)
+{
+	uint32_t serial, chunk;
+	int ret = 0;
+
+	pthread_mutex_lock(&c->lock);
+	serial = c->next_serial;
+	chunk = serial >> CHUNK_BITS;
+	if (chunk >= MAX_CHUNKS) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	if (!c->chunks[chunk]) {
+		struct volt_loaded **p = calloc(CHUNK_SIZE, sizeof(*p));
+
+		if (!p) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		__atomic_store_n(&c->chunks[chunk], p, __ATOMIC_RELEASE);
+	}
+	l->serial = serial;
+	__atomic_store_n(&c->chunks[chunk][serial & (CHUNK_SIZE - 1)], l, __ATOMIC_RELEASE);
+	c->next_serial++;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+static void report(struct volt_catalog *c, const struct volt_diag *d)
+{
+	if (c->o.report)
+		c->o.report(c->o.report_ctx, d);
+}
+
+static int load(struct volt_catalog *c, enum volt_profile p, struct volt_loaded **out)
+{
+	struct volt_render_input in = c->o.render;
+	struct volt_manifest m;
+	struct volt_loaded *l;
+	struct volt_diag d;
+	char dir[4096];
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->profile = p;
+	ret = volt_refs_load_best(c->cas, p, &m, &l->ref, c->o.report, c->o.report_ctx);
+	if (ret < 0)
+		goto fail;
+	volt_diag_clear(&d);
+	snprintf(d.file, sizeof(d.file), "%s", l->ref.name);
+	ret = volt_tree_build(&l->tree, &m, &d);
+	if (ret < 0) {
+		report(c, &d);
+		goto fail;
+	}
+	l->created = m.created;
+	l->total_bytes = m.total_bytes;
+	volt_manifest_count_files(&m, &l->counts);
+	ret = -ENOMEM;
+	if ((m.arch && !(l->arch = strdup(m.arch))) ||
+	    (m.qemu_version && !(l->qemu_version = strdup(m.qemu_version))))
+		goto fail;
+	snprintf(dir, sizeof(dir), "%s/%s", strcmp(c->mountpoint, "/") ? c->mountpoint : "",
+		 volt_profile_name(p));
+	in.profile = p;
+	in.name = volt_profile_name(p);
+	in.arch = l->arch;
+	in.profile_dir = dir;
+	for (int i = 0; i < VOLT_SYNTH_COUNT; i++) {
+		ret = volt_render_synth(i, &in, &l->synth[i]);
+		if (ret < 0) {
+			volt_diag_set(&d, ret, NULL, "cannot render the synthetic files");
+			report(c, &d);
+			goto fail;
+		}
+	}
+	ret = publish(c, l);
+	if (ret < 0)
+		goto fail;
+	volt_manifest_release(&m);
+	*out = l;
+	return 0;
+fail:
+	volt_manifest_release(&m);
+	loaded_free(l);
+	return ret;
+}
+
+int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct volt_loaded **out)
+{
+	struct slot *s;
+	struct volt_loaded *l = NULL;
+	struct timespec mtime;
+	int ret;
+
+	if (!volt_profile_name(p))
+		return -EINVAL;
+	s = &c->slots[p];
+	*out = __atomic_load_n(&s->current, __ATOMIC_ACQUIRE);
+	if (*out)
+		return 0;
+	ret = volt_catalog_refs_mtime(c, &mtime);
+	if (ret < 0)
+		return ret;
+	scan_names(c, &mtime);
+	pthread_mutex_lock(&s->lock);
+	if (s->current) {
+		*out = s->current;
+		ret = 0;
+	} else if (s->failed && same_time(&s->failed_mtime, &mtime)) {
+		ret = -ENOENT; /* nothing changed since the last try */
+	} else {
+		ret = load(c, p, &l);
+		if (ret == 0) {
+			__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
+			*out = l;
+		} else {
+			s->failed = true;
+			s->failed_mtime = mtime;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_t serial)
+{
+	uint32_t chunk = serial >> CHUNK_BITS;
+	struct volt_loaded **p;
+
+	if (chunk >= MAX_CHUNKS)
+		return NULL;
+	p = __atomic_load_n(&c->chunks[chunk], __ATOMIC_ACQUIRE);
+	return p ? __atomic_load_n(&p[serial & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
+}

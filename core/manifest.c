@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Manifest parsing and validation. cJSON builds the document; everything a
+ * manifest may not do (SPEC "Bad input") is checked here, once, so the tree,
+ * the assembly and the tools all see only manifests that keep to the rules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "voltfs/manifest.h"
+
+int volt_path_check(const char *path, size_t len, struct volt_diag *d)
+{
+	size_t depth = 0, start = 0;
+
+	if (len == 0)
+		return volt_diag_set(d, -EINVAL, path, "empty path");
+	if (memchr(path, '\0', len))
+		return volt_diag_set(d, -EINVAL, path, "path holds a NUL byte");
+	if (len > VOLT_PATH_MAX)
+		return volt_diag_set(d, -EINVAL, path, "path longer than %d bytes", VOLT_PATH_MAX);
+	if (path[0] == '/')
+		return volt_diag_set(d, -EINVAL, path, "absolute path");
+	for (size_t i = 0; i <= len; i++) {
+		const char *c = path + start;
+		size_t n = i - start;
+
+		if (i < len && path[i] != '/')
+			continue;
+		if (n == 0)
+			return volt_diag_set(d, -EINVAL, path, "empty path component");
+		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return volt_diag_set(d, -EINVAL, path, "'%.*s' component", (int)n, c);
+		if (n > VOLT_NAME_MAX)
+			return volt_diag_set(d, -EINVAL, path, "component longer than %d bytes",
+					     VOLT_NAME_MAX);
+		if (++depth > VOLT_DEPTH_MAX)
+			return volt_diag_set(d, -EINVAL, path, "deeper than %d components",
+					     VOLT_DEPTH_MAX);
+		start = i + 1;
+	}
+	return 0;
+}
+
+static int parse_digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+int volt_time_parse_rfc3339(const char *s, struct timespec *ts)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	long nsec = 0;
+	const char *p;
+
+	if (strlen(s) < 20 || parse_digits(s, 4, &y) || s[4] != '-' ||
+	    parse_digits(s + 5, 2, &mo) || s[7] != '-' || parse_digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || parse_digits(s + 11, 2, &h) || s[13] != ':' ||
+	    parse_digits(s + 14, 2, &mi) || s[16] != ':' || parse_digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		int digits = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 9)
+				nsec = nsec * 10 + (*p - '0');
+		if (digits == 0)
+			return -EINVAL;
+		for (; digits < 9; digits++)
+			nsec *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		if (parse_digits(p + 1, 2, &oh) || p[3] != ':' || parse_digits(p + 4, 2, &om) ||
+		    oh > 23 || om > 59)
+			return -EINVAL;
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	if (sec == 60)
+		sec = 59; /* a leap second sorts with the second before it */
+	ts->tv_sec = (time_t)(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+			      sign * (oh * 3600 + om * 60));
+	ts->tv_nsec = nsec;
+	return 0;
+}
+
+void volt_time_format_rfc3339(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t t = ts->tv_sec;
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)ts->tv_nsec);
+}
+
+/*
+ * cJSON decodes "\u0000" into a NUL that silently ends the string, so such
+ * a name would be served as a shorter one: refuse the escape before parsing.
+ */
+static bool has_nul_escape(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] != '\\')
+			continue;
+		if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character, so "\\u0000" is not a NUL */
+	}
+	return false;
+}
+
+struct arena {
+	char *base;
+	size_t used;
+};
+
+static char *arena_put(struct arena *a, const char *s, size_t len)
+{
+	char *p = a->base + a->used;
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	a->used += len + 1;
+	return p;
+}
+
+static const char *const optional_strings[] = {
+	"profile", "qemu_version", "build_date", "build_host", "arch",
+};
+
+static char **optional_field(struct volt_manifest *m, size_t i)
+{
+	char **fields[] = { &m->profile, &m->qemu_version, &m->build_date, &m->build_host,
+			    &m->arch };
+
+	return fields[i];
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct volt_manifest_entry *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+/* Rules that involve more than one entry: duplicates, file-vs-folder, reserved names. */
+static int check_entries(const struct volt_manifest *m, struct volt_diag *d)
+{
+	static const char *const reserved[] = { "args", "env", "unit" };
+	static const char *const folders[] = { "bin", "lib", "firmware" };
+
+	for (size_t i = 0; i < m->n_entries; i++) {
+		const struct volt_manifest_entry *e = &m->entries[i];
+		const char *slash = strchr(e->path, '/');
+		size_t top = slash ? (size_t)(slash - e->path) : e->path_len;
+		size_t lo = i + 1, hi = m->n_entries;
+
+		if (i > 0 && strcmp(m->entries[i - 1].path, e->path) == 0)
+			return volt_diag_set(d, -EINVAL, e->path, "path listed twice");
+		for (size_t r = 0; r < 3; r++) {
+			if (strlen(reserved[r]) == top && memcmp(e->path, reserved[r], top) == 0)
+				return volt_diag_set(d, -EINVAL, e->path,
+						     "'%s' is reserved for the synthetic file",
+						     reserved[r]);
+			if (!slash && strcmp(e->path, folders[r]) == 0)
+				return volt_diag_set(d, -EINVAL, e->path,
+						     "'%s' must be a folder", folders[r]);
+		}
+		/* Is e->path also a folder? Find the first path >= "<path>/". */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const char *p = m->entries[mid].path;
+			int c = strncmp(p, e->path, e->path_len);
+
+			if (c < 0 || (c == 0 && (unsigned char)p[e->path_len] < '/'))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < m->n_entries && strncmp(m->entries[lo].path, e->path, e->path_len) == 0 &&
+		    m->entries[lo].path[e->path_len] == '/')
+			return volt_diag_set(d, -EINVAL, e->path,
+					     "path is both a file and a folder (%s)",
+					     m->entries[lo].path);
+	}
+	return 0;
+}
+
+static size_t arena_size(const cJSON *root, const cJSON *objects)
+{
+	size_t size = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, root)
+		if (cJSON_IsString(it))
+			size += strlen(it->valuestring) + 1;
+	cJSON_ArrayForEach(it, objects)
+		size += strlen(it->string) + 1;
+	return size;
+}
+
+static int fill_fields(struct volt_manifest *m, const cJSON *root, struct arena *a,
+		       struct volt_diag *d)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(root, "created_at");
+	const cJSON *total = cJSON_GetObjectItemCaseSensitive(root, "total_bytes");
+
+	if (!cJSON_IsString(name) || !name->valuestring[0])
+		return volt_diag_set(d, -EBADMSG, "name", "missing or not a non-empty string");
+	if (!cJSON_IsString(created))
+		return volt_diag_set(d, -EBADMSG, "created_at", "missing or not a string");
+	if (volt_time_parse_rfc3339(created->valuestring, &m->created) < 0)
+		return volt_diag_set(d, -EBADMSG, "created_at", "not an RFC 3339 time: '%.64s'",
+				     created->valuestring);
+	m->name = arena_put(a, name->valuestring, strlen(name->valuestring));
+	m->created_at = arena_put(a, created->valuestring, strlen(created->valuestring));
+	for (size_t i = 0; i < sizeof(optional_strings) / sizeof(*optional_strings); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, optional_strings[i]);
+
+		if (!v || cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsString(v))
+			return volt_diag_set(d, -EBADMSG, optional_strings[i], "not a string");
+		*optional_field(m, i) = arena_put(a, v->valuestring, strlen(v->valuestring));
+	}
+	if (total && !cJSON_IsNull(total)) {
+		if (!cJSON_IsNumber(total) || total->valuedouble < 0 ||
+		    total->valuedouble > 9.0e15 || total->valuedouble != (double)(int64_t)total->valuedouble)
+			return volt_diag_set(d, -EBADMSG, "total_bytes", "not a byte count");
+		m->total_bytes = (int64_t)total->valuedouble;
+	}
+	return 0;
+}
+
+static int fill_entries(struct volt_manifest *m, const cJSON *objects, struct arena *a,
+			struct volt_diag *d)
+{
+	const cJSON *it;
+	size_t n = 0;
+	int ret;
+
+	cJSON_ArrayForEach(it, objects) {
+		struct volt_manifest_entry *e = &m->entries[n];
+		size_t len = strlen(it->string);
+
+		ret = volt_path_check(it->string, len, d);
+		if (ret < 0)
+			return ret;
+		if (!cJSON_IsString(it))
+			return volt_diag_set(d, -EINVAL, it->string, "hash is not a string");
+		if (volt_hash_parse(&e->hash, it->valuestring, strlen(it->valuestring)) < 0)
+			return volt_diag_set(d, -EINVAL, it->string,
+					     "'%.80s' is not an object name (32 or 64 lowercase hex)",
+					     it->valuestring);
+		e->path = arena_put(a, it->string, len);
+		e->path_len = (uint32_t)len;
+		n++;
+	}
+	m->n_entries = n;
+	qsort(m->entries, n, sizeof(*m->entries), entry_cmp);
+	return check_entries(m, d);
+}
+
+int volt_manifest_parse(struct volt_manifest *m, const char *buf, size_t len, struct volt_diag *d)
+{
+	const char *end = NULL;
+	const cJSON *objects;
+	cJSON *root = NULL;
+	struct arena a = { 0 };
+	int count, ret;
+
+	memset(m, 0, sizeof(*m));
+	if (len > VOLT_MANIFEST_MAX_BYTES)
+		return volt_diag_set(d, -EFBIG, NULL, "larger than %u bytes",
+				     VOLT_MANIFEST_MAX_BYTES);
+	if (memchr(buf, '\0', len) || has_nul_escape(buf, len))
+		return volt_diag_set(d, -EINVAL, NULL, "holds a NUL byte");
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if (!root) {
+		ret = volt_diag_set(d, -EBADMSG, NULL, "not JSON (at byte %td)",
+				    cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - buf : (ptrdiff_t)0);
+		goto out;
+	}
+	for (; end < buf + len; end++) {
+		if (!strchr(" \t\r\n", *end)) {
+			ret = volt_diag_set(d, -EBADMSG, NULL, "data after the JSON document");
+			goto out;
+		}
+	}
+	if (!cJSON_IsObject(root)) {
+		ret = volt_diag_set(d, -EBADMSG, NULL, "not a JSON object");
+		goto out;
+	}
+	objects = cJSON_GetObjectItemCaseSensitive(root, "objects");
+	if (!cJSON_IsObject(objects)) {
+		ret = volt_diag_set(d, -EBADMSG, "objects", "missing or not an object");
+		goto out;
+	}
+	count = cJSON_GetArraySize(objects);
+	if ((unsigned)count > VOLT_MANIFEST_MAX_OBJECTS) {
+		ret = volt_diag_set(d, -EFBIG, "objects", "more than %u entries",
+				    VOLT_MANIFEST_MAX_OBJECTS);
+		goto out;
+	}
+	ret = -ENOMEM;
+	a.base = malloc(arena_size(root, objects) + 1);
+	m->entries = calloc((size_t)count + 1, sizeof(*m->entries));
+	if (!a.base || !m->entries)
+		goto out;
+	m->arena = a.base;
+	ret = fill_fields(m, root, &a, d);
+	if (ret == 0)
+		ret = fill_entries(m, objects, &a, d);
+out:
+	cJSON_Delete(root);
+	if (ret < 0) {
+		if (ret == -ENOMEM)
+			volt_diag_set(d, ret, NULL, "out of memory");
+		a.base = NULL;
+		volt_manifest_release(m);
+	}
+	return ret;
+}
+
+void volt_manifest_release(struct volt_manifest *m)
+{
+	free(m->entries);
+	free(m->arena);
+	memset(m, 0, sizeof(*m));
+}
+
+static int read_file(int dirfd, const char *name, char **out, size_t *len_out)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, ret;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EBADMSG;
+	if (!S_ISREG(st.st_mode))
+		goto out;
+	ret = -EFBIG;
+	if ((uint64_t)st.st_size > VOLT_MANIFEST_MAX_BYTES)
+		goto out;
+	ret = -ENOMEM;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		goto out;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break; /* shrank under us: parse what is there, the id check decides */
+		len += (size_t)n;
+	}
+	*out = buf;
+	*len_out = len;
+	buf = NULL;
+	ret = 0;
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, const char *id,
+		       struct volt_diag *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	volt_diag_clear(d);
+	if (d)
+		snprintf(d->file, sizeof(d->file), "%s", name);
+	ret = read_file(dirfd, name, &buf, &len);
+	if (ret == -EBADMSG)
+		return volt_diag_set(d, ret, NULL, "not a regular file");
+	if (ret == -EFBIG)
+		return volt_diag_set(d, ret, NULL, "larger than %u bytes",
+				     VOLT_MANIFEST_MAX_BYTES);
+	if (ret < 0)
+		return volt_diag_set(d, ret, NULL, "cannot read: %s", strerror(-ret));
+	if (id) {
+		struct volt_hash h;
+		char hex[VOLT_HASH_HEX_MAX + 1];
+
+		volt_hash_xxh128(&h, buf, len);
+		volt_hash_format(&h, hex);
+		if (strncmp(hex, id, 8) != 0) {
+			ret = volt_diag_set(d, -EBADMSG, NULL,
+					    "content does not match its id (XXH3-128 %s)", hex);
+			goto out;
+		}
+	}
+	ret = volt_manifest_parse(m, buf, len, d);
+out:
+	free(buf);
+	return ret;
+}
+
+const struct volt_manifest_entry *volt_manifest_find(const struct volt_manifest *m,
+						     const char *path)
+{
+	struct volt_manifest_entry key = { .path = path };
+
+	return bsearch(&key, m->entries, m->n_entries, sizeof(*m->entries), entry_cmp);
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Refs: naming, listing and choosing the manifest that serves a profile.
+ * The reference takes whichever directory entry comes first; here the
+ * newest valid ref wins, deterministically.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "voltfs/refs.h"
+
+int volt_ref_parse_name(const char *name, enum volt_profile *p, char id[VOLT_REF_ID_LEN + 1])
+{
+	size_t len = strlen(name), word;
+	const char *hex;
+
+	if (len < 1 + 1 + VOLT_REF_ID_LEN + 5 || strcmp(name + len - 5, ".json") != 0)
+		return -EINVAL;
+	hex = name + len - 5 - VOLT_REF_ID_LEN;
+	if (hex[-1] != '-')
+		return -EINVAL;
+	for (int i = 0; i < VOLT_REF_ID_LEN; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return -EINVAL;
+	word = (size_t)(hex - 1 - name);
+	*p = volt_profile_from_name(name, word);
+	if (*p == VOLT_PROFILE_INVALID)
+		return -ENOENT;
+	memcpy(id, hex, VOLT_REF_ID_LEN);
+	id[VOLT_REF_ID_LEN] = '\0';
+	return 0;
+}
+
+void volt_ref_make_name(enum volt_profile p, const void *buf, size_t len,
+			char name[VOLT_REF_NAME_MAX])
+{
+	struct volt_hash h;
+	char hex[VOLT_HASH_HEX_MAX + 1];
+
+	volt_hash_xxh128(&h, buf, len);
+	volt_hash_format(&h, hex);
+	snprintf(name, VOLT_REF_NAME_MAX, "%s-%.8s.json", volt_profile_name(p), hex);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void report_name(volt_report_fn report, void *ctx, const char *name, int err)
+{
+	struct volt_diag d;
+
+	if (!report)
+		return;
+	volt_diag_clear(&d);
+	snprintf(d.file, sizeof(d.file), "%s", name);
+	snprintf(d.reason, sizeof(d.reason), "%s",
+		 err == -ENOENT ? "ignored: not a known profile"
+				: "ignored: not named <profile>-<8 hex id>.json");
+	report(ctx, &d);
+}
+
+/* The sorted names of refs/ entries, dot files left out. */
+static int list_names(const struct volt_cas *cas, char ***names_out, size_t *n_out)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd, ret = 0;
+
+	fd = openat(cas->refs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	dir = fdopendir(fd);
+	if (!dir) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	while ((errno = 0, de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue; /* ., .., and writers' temporary files */
+		if (n == cap) {
+			char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+
+			if (!grown) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			names = grown;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (errno)
+		ret = -errno;
+out:
+	closedir(dir);
+	if (ret < 0) {
+		while (n)
+			free(names[--n]);
+		free(names);
+		return ret;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	*names_out = names;
+	*n_out = n;
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int volt_refs_each(const struct volt_cas *cas, int (*fn)(void *ctx, const struct volt_ref *r),
+		   void *ctx, volt_report_fn report, void *report_ctx)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int ret;
+
+	ret = list_names(cas, &names, &n);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		struct volt_ref r;
+		int err = volt_ref_parse_name(names[i], &r.profile, r.id);
+
+		if (err < 0) {
+			report_name(report, report_ctx, names[i], err);
+			continue;
+		}
+		snprintf(r.name, sizeof(r.name), "%s", names[i]);
+		ret = fn(ctx, &r);
+	}
+	free_names(names, n);
+	return ret;
+}
+
+static bool newer(const struct volt_manifest *a, const struct volt_manifest *b)
+{
+	if (a->created.tv_sec != b->created.tv_sec)
+		return a->created.tv_sec > b->created.tv_sec;
+	return a->created.tv_nsec > b->created.tv_nsec;
+}
+
+struct best {
+	enum volt_profile want;
+	const struct volt_cas *cas;
+	struct volt_manifest *m;
+	struct volt_ref *ref;
+	bool found;
+	volt_report_fn report;
+	void *ctx;
+};
+
+static int consider(void *arg, const struct volt_ref *r)
+{
+	struct best *b = arg;
+	struct volt_manifest m;
+	struct volt_diag d;
+
+	if (r->profile != b->want)
+		return 0;
+	if (volt_manifest_load(&m, b->cas->refs_fd, r->name, r->id, &d) < 0) {
+		if (b->report)
+			b->report(b->ctx, &d);
+		return 0;
+	}
+	/* Names come in ascending order, so on a tie the later name wins. */
+	if (b->found && newer(b->m, &m)) {
+		volt_manifest_release(&m);
+		return 0;
+	}
+	if (b->found)
+		volt_manifest_release(b->m);
+	*b->m = m;
+	*b->ref = *r;
+	b->found = true;
+	return 0;
+}
+
+int volt_refs_load_best(const struct volt_cas *cas, enum volt_profile p, struct volt_manifest *m,
+			struct volt_ref *ref, volt_report_fn report, void *ctx)
+{
+	struct best b = { .want = p, .cas = cas, .m = m, .ref = ref, .report = report, .ctx = ctx };
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	/* Unknown names are reported by whoever lists the whole of refs/, not per profile. */
+	ret = volt_refs_each(cas, consider, &b, NULL, NULL);
+	if (ret < 0) {
+		if (b.found)
+			volt_manifest_release(m);
+		return ret;
+	}
+	return b.found ? 0 : -ENOENT;
+}

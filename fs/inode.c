@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Inode numbers, and the object table behind them.
+ *
+ * Three spaces, told apart by the number alone:
+ *   1                        the mount root
+ *   2 + record (< 2^32)      a CAS object, whichever profile or build names it
+ *   serial << 32 | node      node of the build loaded with that serial
+ *                            (folders and synthetic files; serial >= 1)
+ * Objects get the small numbers: they are what tools compare (du, tar, cp -a).
+ *
+ * An object is one inode wherever it appears, as the reference's hard links
+ * make it, so the kernel caches its pages once. Its record is made on first
+ * lookup and kept for the life of the mount; a build's nodes live as long as
+ * the catalog keeps the build. Nothing is freed while mounted, so FORGET has
+ * nothing to do and a number never changes meaning.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+#include <string.h>
+
+#include "voltfs.h"
+
+#define OBJ_BASE 2u
+#define OBJ_MAX (UINT32_MAX - OBJ_BASE)
+#define CHUNK_BITS 12
+#define CHUNK_SIZE (1u << CHUNK_BITS)
+
+int voltfs_objects_init(struct voltfs_objects *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->mask = 1023;
+	t->index = calloc((size_t)t->mask + 1, sizeof(*t->index));
+	if (!t->index)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	return 0;
+}
+
+void voltfs_objects_release(struct voltfs_objects *t)
+{
+	for (uint32_t i = 0; i < t->n_chunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	free(t->index);
+	pthread_mutex_destroy(&t->lock);
+}
+
+static struct voltfs_object *record(const struct voltfs_objects *t, uint32_t i)
+{
+	return &t->chunks[i >> CHUNK_BITS][i & (CHUNK_SIZE - 1)];
+}
+
+static uint32_t slot_of(const struct volt_hash *h, uint32_t mask)
+{
+	/* The name is already a good hash: its first bytes will do. */
+	uint32_t v;
+
+	memcpy(&v, h->bytes, sizeof(v));
+	return v & mask;
+}
+
+/* Find h under the lock: its record number, or UINT32_MAX with *slot the free slot. */
+static uint32_t find(const struct voltfs_objects *t, const struct volt_hash *h, uint32_t *slot)
+{
+	uint32_t s = slot_of(h, t->mask);
+
+	for (;; s = (s + 1) & t->mask) {
+		uint32_t r = t->index[s];
+
+		if (r == 0)
+			break;
+		if (volt_hash_equal(&record(t, r - 1)->hash, h))
+			return r - 1;
+	}
+	*slot = s;
+	return UINT32_MAX;
+}
+
+static int grow(struct voltfs_objects *t)
+{
+	uint32_t mask = t->mask * 2 + 1;
+	uint32_t *index = calloc((size_t)mask + 1, sizeof(*index));
+
+	if (!index)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < t->count; r++) {
+		uint32_t s = slot_of(&record(t, r)->hash, mask);
+
+		while (index[s])
+			s = (s + 1) & mask;
+		index[s] = r + 1;
+	}
+	free(t->index);
+	t->index = index;
+	t->mask = mask;
+	return 0;
+}
+
+/* Append a record (under the lock): its number, or -ENOMEM. */
+static int64_t append(struct voltfs_objects *t, const struct voltfs_object *o)
+{
+	uint32_t r = t->count;
+
+	if (r >> CHUNK_BITS >= t->n_chunks) {
+		struct voltfs_object **chunks =
+			realloc(t->chunks, (t->n_chunks + 1) * sizeof(*chunks));
+
+		if (!chunks)
+			return -ENOMEM;
+		t->chunks = chunks;
+		t->chunks[t->n_chunks] = malloc(CHUNK_SIZE * sizeof(**chunks));
+		if (!t->chunks[t->n_chunks])
+			return -ENOMEM;
+		t->n_chunks++;
+	}
+	*record(t, r) = *o;
+	t->count++;
+	return r;
+}
+
+fuse_ino_t voltfs_ino_of_node(const struct volt_loaded *l, uint32_t node)
+{
+	return (fuse_ino_t)l->serial << 32 | node;
+}
+
+int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (ino == FUSE_ROOT_ID) {
+		out->kind = VOLTFS_INO_ROOT;
+		return 0;
+	}
+	if (ino >> 32 == 0) {
+		uint64_t r = ino - OBJ_BASE;
+		uint32_t count;
+
+		pthread_mutex_lock(&fs->objects.lock);
+		count = fs->objects.count;
+		out->obj = r < count ? record(&fs->objects, (uint32_t)r) : NULL;
+		if (out->obj && !out->obj->ready)
+			out->obj = NULL; /* only a lookup hands out a usable object number */
+		pthread_mutex_unlock(&fs->objects.lock);
+		out->kind = VOLTFS_INO_OBJECT;
+		return out->obj ? 0 : -ESTALE;
+	}
+	out->kind = VOLTFS_INO_NODE;
+	out->l = volt_catalog_by_serial(fs->catalog, (uint32_t)(ino >> 32));
+	out->node = (uint32_t)ino;
+	if (!out->l || out->node >= volt_tree_count(out->l->tree))
+		return -ESTALE;
+	return 0;
+}
+
+static void log_missing(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+			const struct volt_hash *h, int err)
+{
+	char path[VOLT_PATH_MAX + 1], hex[VOLT_HASH_HEX_MAX + 1];
+
+	if (volt_tree_path(l->tree, node, path, sizeof(path)) < 0)
+		strcpy(path, "?");
+	volt_hash_format(h, hex);
+	(void)fs;
+	voltfs_log(LOG_ERR, "%s: %s: object %s %s", volt_profile_name(l->profile), path, hex,
+		   err == -ENOENT ? "is missing" : err == -EIO ? "is not a regular file"
+							   : strerror(-err));
+}
+
+/* The record of h, made (not yet ready) if new: its number, or -ENOMEM. */
+static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, uint32_t serial,
+			   uint32_t node)
+{
+	struct voltfs_object o = { .hash = *h, .serial = serial, .node = node };
+	uint32_t slot, r;
+	int64_t ret;
+
+	pthread_mutex_lock(&t->lock);
+	/* Keep the table at most 3/4 full, so probing always ends. */
+	if (t->count >= OBJ_MAX ||
+	    ((uint64_t)t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3 && grow(t) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	r = find(t, h, &slot);
+	if (r != UINT32_MAX) {
+		ret = r;
+		goto out;
+	}
+	ret = append(t, &o);
+	if (ret >= 0)
+		t->index[slot] = (uint32_t)ret + 1;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}
+
+int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      fuse_ino_t *ino)
+{
+	struct volt_hash h;
+	int64_t r;
+
+	volt_tree_hash(l->tree, node, &h);
+	r = find_or_add(&fs->objects, &h, l->serial, node);
+	if (r < 0)
+		return (int)r;
+	*ino = OBJ_BASE + (uint64_t)r;
+	return 0;
+}
+
+int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      const struct voltfs_object **obj, fuse_ino_t *ino)
+{
+	struct voltfs_objects *t = &fs->objects;
+	struct voltfs_object *o;
+	struct stat st;
+	int64_t r;
+	bool ready;
+	int ret;
+
+	ret = voltfs_object_ino(fs, l, node, ino);
+	if (ret < 0)
+		return ret;
+	r = (int64_t)(*ino - OBJ_BASE);
+	pthread_mutex_lock(&t->lock);
+	o = record(t, (uint32_t)r);
+	ready = o->ready;
+	pthread_mutex_unlock(&t->lock);
+	if (ready)
+		goto out;
+	/* First touch: lstat outside the lock; a racing thread fills the same values. */
+	ret = volt_cas_stat_object(&fs->cas, &o->hash, &st);
+	if (ret < 0) {
+		log_missing(fs, l, node, &o->hash, ret);
+		return -EIO;
+	}
+	pthread_mutex_lock(&t->lock);
+	if (!o->ready) {
+		o->dev = st.st_dev;
+		o->cas_ino = st.st_ino;
+		o->mode = S_IFREG | (st.st_mode & 0555);
+		o->uid = st.st_uid;
+		o->gid = st.st_gid;
+		o->size = st.st_size;
+		o->blocks = st.st_blocks;
+		o->mtime = st.st_mtim;
+		o->ctime = st.st_ctim;
+		o->ready = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+out:
+	*obj = o;
+	return 0;
+}
+
+void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf,
+			 size_t size)
+{
+	const struct volt_loaded *l = volt_catalog_by_serial(fs->catalog, obj->serial);
+	size_t n;
+
+	if (!l) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	n = (size_t)snprintf(buf, size, "%s/", volt_profile_name(l->profile));
+	if (n >= size || volt_tree_path(l->tree, obj->node, buf + n, size - n) < 0)
+		snprintf(buf, size, "%s/?", volt_profile_name(l->profile));
+}

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/*
+ * voltfs: options, mount and the session loop. Everything the mount shows
+ * comes from the catalog (core) through the operations in ops.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "voltfs.h"
+
+struct options {
+	char *cas;
+	int memory;
+	int cpus;
+	char *rootfs;
+	char *kernel;
+	int help;
+	int version;
+};
+
+enum { KEY_HELP, KEY_VERSION };
+
+
+static const struct fuse_opt option_spec[] = {
+	{ "memory=%d", offsetof(struct options, memory), 0 },
+	{ "cpus=%d", offsetof(struct options, cpus), 0 },
+	{ "rootfs=%s", offsetof(struct options, rootfs), 0 },
+	{ "kernel=%s", offsetof(struct options, kernel), 0 },
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static int option_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct options *o = data;
+
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!o->cas) {
+			o->cas = strdup(arg);
+			return o->cas ? 0 : -1;
+		}
+		return 1; /* the mount point, for fuse_parse_cmdline */
+	case KEY_HELP:
+		o->help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->version = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: voltfs [-o OPTIONS] CAS_DIR MOUNTPOINT\n"
+		"\n"
+		"Serve the QEMU profiles of the CAS at CAS_DIR, read-only, at MOUNTPOINT:\n"
+		"MOUNTPOINT/<profile>/ holds bin/, lib/, firmware/ and the synthetic files\n"
+		"args, env and unit, rendered for paths under MOUNTPOINT.\n"
+		"\n"
+		"voltfs options:\n"
+		"    -o memory=MIB          guest memory in args and unit (default 256)\n"
+		"    -o cpus=N              guest CPUs in args and unit (default 1)\n"
+		"    -o rootfs=PATH         9p root file system in args and unit (default none)\n"
+		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
+		"    -h, --help             this text\n"
+		"    -V, --version          the version\n"
+		"\n");
+}
+
+/* A newline in a path would forge lines in args, env and unit. */
+static int check_render_input(const char *what, const char *s)
+{
+	if (s && strchr(s, '\n')) {
+		fprintf(stderr, "voltfs: %s holds a newline\n", what);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_mount_options(struct fuse_args *args, const char *cas)
+{
+	char *opts = NULL, *fsname = NULL;
+	int ret = -1;
+
+	if (asprintf(&fsname, "fsname=%s", cas) < 0)
+		return -1;
+	/* Read-only whatever was asked: added last, so it wins over an "rw". */
+	if (fuse_opt_add_opt_escaped(&opts, fsname) == 0 && fuse_opt_add_opt(&opts, "ro") == 0 &&
+	    fuse_opt_add_arg(args, "-o") == 0 && fuse_opt_add_arg(args, opts) == 0)
+		ret = 0;
+	free(fsname);
+	free(opts);
+	return ret;
+}
+
+static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
+{
+	struct fuse_loop_config *config;
+	int ret;
+
+	if (cmd->singlethread)
+		return fuse_session_loop(se);
+	config = fuse_loop_cfg_create();
+	if (!config)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(config, (unsigned int)cmd->clone_fd);
+	fuse_loop_cfg_set_max_threads(config, cmd->max_threads);
+	if (cmd->max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+		fuse_loop_cfg_set_idle_threads(config, cmd->max_idle_threads);
+	ret = fuse_session_loop_mt(se, config);
+	fuse_loop_cfg_destroy(config);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts cmd = { 0 };
+	struct volt_catalog_opts copts = { 0 };
+	struct options o = { 0 };
+	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
+	char mnt[PATH_MAX], cas[PATH_MAX];
+	int ret, status = 1;
+	bool mounted = false, objects = false;
+
+	if (fuse_opt_parse(&args, &o, option_spec, option_proc) < 0)
+		return 2;
+	if (o.help) {
+		usage(stdout);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		status = 0;
+		goto out_args;
+	}
+	if (o.version) {
+		printf("voltfs %s\nFUSE library version %s\n", VOLTFS_VERSION, fuse_pkgversion());
+		status = 0;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &cmd) != 0) {
+		status = 2;
+		goto out_args;
+	}
+	if (!o.cas || !cmd.mountpoint) {
+		usage(stderr);
+		status = 2;
+		goto out_args;
+	}
+	if (!realpath(cmd.mountpoint, mnt) || !realpath(o.cas, cas)) {
+		fprintf(stderr, "voltfs: %s: %s\n", realpath(o.cas, cas) ? cmd.mountpoint : o.cas,
+			strerror(errno));
+		goto out_args;
+	}
+	if (check_render_input("mount point", mnt) || check_render_input("rootfs", o.rootfs) ||
+	    check_render_input("kernel", o.kernel))
+		goto out_args;
+	ret = volt_cas_open(&fs.cas, cas, false);
+	if (ret < 0) {
+		fprintf(stderr, "voltfs: %s: not a CAS (need refs/ and objects/): %s\n", o.cas,
+			strerror(-ret));
+		goto out_args;
+	}
+	fs.mountpoint = mnt;
+	fs.foreground = cmd.foreground;
+	copts.mountpoint = mnt;
+	copts.render.memory = o.memory;
+	copts.render.cpus = o.cpus;
+	copts.render.rootfs = o.rootfs;
+	copts.render.kernel = o.kernel;
+	copts.report = voltfs_log_report;
+	if (volt_catalog_new(&fs.catalog, &fs.cas, &copts) < 0 ||
+	    voltfs_objects_init(&fs.objects) < 0) {
+		fprintf(stderr, "voltfs: out of memory\n");
+		goto out_cas;
+	}
+	objects = true;
+	if (add_mount_options(&args, cas) < 0)
+		goto out_cas;
+	fs.se = fuse_session_new(&args, &voltfs_ops, sizeof(voltfs_ops), &fs);
+	if (!fs.se)
+		goto out_cas;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(fs.se, mnt) != 0)
+		goto out_signals;
+	mounted = true;
+	voltfs_log_init(cmd.foreground);
+	if (fuse_daemonize(cmd.foreground) != 0)
+		goto out_signals;
+	voltfs_log(LOG_INFO, "serving %s at %s", cas, mnt);
+	ret = run(fs.se, &cmd);
+	/* A signal (SIGTERM, SIGINT) is the normal way to stop: unmount and exit 0. */
+	status = ret < 0 ? 1 : 0;
+	if (ret < 0)
+		voltfs_log(LOG_ERR, "session loop: %s", strerror(-ret));
+out_signals:
+	if (mounted)
+		fuse_session_unmount(fs.se);
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_cas:
+	volt_catalog_free(fs.catalog);
+	if (objects)
+		voltfs_objects_release(&fs.objects);
+	volt_cas_release(&fs.cas);
+out_args:
+	free(cmd.mountpoint);
+	free(o.cas);
+	free(o.rootfs);
+	free(o.kernel);
+	fuse_opt_free_args(&args);
+	return status;
+}

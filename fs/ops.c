@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The FUSE low-level operations. Each op decodes its inode, asks core or the
+ * object table, and replies exactly once, in the op itself: helpers return
+ * a negative errno and never reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "voltfs.h"
+
+/* A build never changes: what the kernel learns about it stays true. */
+#define TREE_TIMEOUT (30.0 * 86400)
+/* Which build serves a profile may change when refs/ does. */
+#define ROOT_TIMEOUT 1.0
+
+static struct voltfs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static void attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = voltfs_ino_of_node(l, node);
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_atim = st->st_mtim = st->st_ctim = l->created;
+	if (volt_tree_kind(l->tree, node) == VOLT_NODE_DIR) {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2 + volt_tree_subdirs(l->tree, node);
+		st->st_size = 4096;
+	} else {
+		const struct volt_text *t = &l->synth[volt_tree_synth(l->tree, node)];
+
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)t->len;
+	}
+	st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static void attr_of_object(const struct voltfs_object *o, fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = o->mode;
+	st->st_nlink = 1;
+	st->st_uid = o->uid;
+	st->st_gid = o->gid;
+	st->st_size = o->size;
+	st->st_blocks = o->blocks;
+	st->st_atim = st->st_mtim = o->mtime;
+	st->st_ctim = o->ctime;
+}
+
+static int attr_of_root(struct voltfs *fs, struct stat *st)
+{
+	struct timespec mtime;
+	int ret = volt_catalog_refs_mtime(fs->catalog, &mtime);
+
+	if (ret < 0)
+		return ret;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = FUSE_ROOT_ID;
+	st->st_mode = S_IFDIR | 0555;
+	st->st_nlink = 2 + VOLT_PROFILE_COUNT;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_size = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = mtime;
+	return 0;
+}
+
+static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fuse_entry_param *e)
+{
+	enum volt_profile p = volt_profile_from_name(name, strlen(name));
+	const struct volt_loaded *l;
+	int ret;
+
+	e->entry_timeout = ROOT_TIMEOUT;
+	if (p == VOLT_PROFILE_INVALID)
+		return -ENOENT;
+	ret = volt_catalog_get(fs->catalog, p, &l);
+	if (ret < 0)
+		return ret == -ENOENT ? ret : -EIO;
+	e->ino = voltfs_ino_of_node(l, VOLT_TREE_ROOT);
+	attr_of_node(l, VOLT_TREE_ROOT, &e->attr);
+	e->attr_timeout = TREE_TIMEOUT;
+	return 0;
+}
+
+/* Fill e for name in parent; -ENOENT leaves e->entry_timeout set for a cached miss. */
+static int voltfs_do_lookup(struct voltfs *fs, fuse_ino_t parent, const char *name,
+			    struct fuse_entry_param *e)
+{
+	const struct voltfs_object *obj;
+	struct voltfs_ino in;
+	uint32_t child;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	ret = voltfs_ino_decode(fs, parent, &in);
+	if (ret < 0)
+		return ret;
+	if (in.kind == VOLTFS_INO_ROOT)
+		return voltfs_do_lookup_root(fs, name, e);
+	if (in.kind != VOLTFS_INO_NODE)
+		return -ENOTDIR;
+	e->entry_timeout = TREE_TIMEOUT;
+	child = volt_tree_lookup(in.l->tree, in.node, name, strlen(name));
+	if (child == VOLT_TREE_NONE)
+		return volt_tree_kind(in.l->tree, in.node) == VOLT_NODE_DIR ? -ENOENT : -ENOTDIR;
+	e->attr_timeout = TREE_TIMEOUT;
+	if (volt_tree_kind(in.l->tree, child) != VOLT_NODE_FILE) {
+		e->ino = voltfs_ino_of_node(in.l, child);
+		attr_of_node(in.l, child, &e->attr);
+		return 0;
+	}
+	ret = voltfs_object_get(fs, in.l, child, &obj, &e->ino);
+	if (ret < 0)
+		return ret;
+	attr_of_object(obj, e->ino, &e->attr);
+	return 0;
+}
+
+static void voltfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int ret = voltfs_do_lookup(fs_of(req), parent, name, &e);
+
+	if (ret == -ENOENT && e.entry_timeout > 0) {
+		/* A negative entry: the kernel remembers the miss. */
+		e.ino = 0;
+		fuse_reply_entry(req, &e);
+	} else if (ret < 0) {
+		fuse_reply_err(req, -ret);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+static int voltfs_do_getattr(struct voltfs *fs, fuse_ino_t ino, struct stat *st, double *timeout)
+{
+	struct voltfs_ino in;
+	int ret = voltfs_ino_decode(fs, ino, &in);
+
+	if (ret < 0)
+		return ret;
+	*timeout = TREE_TIMEOUT;
+	switch (in.kind) {
+	case VOLTFS_INO_ROOT:
+		*timeout = ROOT_TIMEOUT;
+		return attr_of_root(fs, st);
+	case VOLTFS_INO_NODE:
+		attr_of_node(in.l, in.node, st);
+		return 0;
+	case VOLTFS_INO_OBJECT:
+		attr_of_object(in.obj, ino, st);
+		return 0;
+	}
+	return -EIO;
+}
+
+static void voltfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	double timeout;
+	int ret;
+
+	(void)fi;
+	ret = voltfs_do_getattr(fs_of(req), ino, &st, &timeout);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, timeout);
+}
+
+static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct voltfs_ino in;
+	struct stat st;
+	char where[512], hex[VOLT_HASH_HEX_MAX + 1];
+	int ret, fd;
+
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		return -EROFS;
+	ret = voltfs_ino_decode(fs, ino, &in);
+	if (ret < 0)
+		return ret;
+	if (in.kind == VOLTFS_INO_ROOT ||
+	    (in.kind == VOLTFS_INO_NODE && volt_tree_kind(in.l->tree, in.node) == VOLT_NODE_DIR))
+		return -EISDIR;
+	/* Contents never change for this inode: keep the page cache across opens. */
+	fi->keep_cache = 1;
+	if (in.kind == VOLTFS_INO_NODE) {
+		fi->fh = (uint64_t)-1;
+		return 0;
+	}
+	fd = volt_cas_open_object(&fs->cas, &in.obj->hash, &st);
+	/* A replaced object of another size would make the cached size a lie. */
+	if (fd >= 0 && st.st_size != in.obj->size) {
+		close(fd);
+		fd = -EIO;
+	}
+	if (fd < 0) {
+		voltfs_object_where(fs, in.obj, where, sizeof(where));
+		volt_hash_format(&in.obj->hash, hex);
+		voltfs_log(LOG_ERR, "%s: object %s %s", where, hex,
+			   fd == -ENOENT ? "is missing" : fd == -EIO ? "changed or is not a regular file"
+								 : strerror(-fd));
+		return -EIO;
+	}
+	fi->fh = (uint64_t)fd;
+	return 0;
+}
+
+static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int ret = voltfs_do_open(fs_of(req), ino, fi);
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	const struct volt_text *t;
+	struct voltfs_ino in;
+	int ret;
+
+	if (fi->fh != (uint64_t)-1) {
+		/* Served from the object's own descriptor: spliced where the kernel can. */
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].fd = (int)fi->fh;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	ret = voltfs_ino_decode(fs_of(req), ino, &in);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	t = &in.l->synth[volt_tree_synth(in.l->tree, in.node)];
+	if ((size_t)off >= t->len)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, t->buf + off, t->len - (size_t)off < size ? t->len - (size_t)off : size);
+}
+
+static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	if (fi->fh != (uint64_t)-1)
+		close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void voltfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct voltfs_ino in;
+	int ret = voltfs_ino_decode(fs_of(req), ino, &in);
+
+	if (ret == 0 && (in.kind == VOLTFS_INO_OBJECT ||
+			 (in.kind == VOLTFS_INO_NODE &&
+			  volt_tree_kind(in.l->tree, in.node) != VOLT_NODE_DIR)))
+		ret = -ENOTDIR;
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fi->cache_readdir = in.kind == VOLTFS_INO_NODE; /* a build's listing never changes */
+	fi->keep_cache = fi->cache_readdir;
+	fuse_reply_open(req, fi);
+}
+
+struct dirbuf {
+	fuse_req_t req;
+	char *buf;
+	size_t size, used;
+};
+
+/* Add one entry; false when the buffer is full. */
+static bool dirbuf_add(struct dirbuf *b, const char *name, fuse_ino_t ino, mode_t mode,
+		       off_t next)
+{
+	struct stat st = { .st_ino = ino, .st_mode = mode };
+	size_t n = fuse_add_direntry(b->req, b->buf + b->used, b->size - b->used, name, &st, next);
+
+	if (n > b->size - b->used)
+		return false;
+	b->used += n;
+	return true;
+}
+
+/* Directory offsets: 0 ".", 1 "..", then 2 + k for child k (a profile at the root). */
+static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struct dirbuf *b)
+{
+	struct voltfs_ino in;
+	uint32_t first, count;
+	int ret = voltfs_ino_decode(fs, ino, &in);
+
+	if (ret < 0)
+		return ret;
+	if (off == 0 && !dirbuf_add(b, ".", ino, S_IFDIR, 1))
+		return 0;
+	if (off <= 1 && !dirbuf_add(b, "..", FUSE_ROOT_ID, S_IFDIR, 2))
+		return 0;
+	if (in.kind == VOLTFS_INO_ROOT) {
+		for (int p = off > 2 ? (int)off - 2 : 0; p < VOLT_PROFILE_COUNT; p++) {
+			const struct volt_loaded *l;
+
+			if (volt_catalog_get(fs->catalog, (enum volt_profile)p, &l) < 0)
+				continue;
+			if (!dirbuf_add(b, volt_profile_name(l->profile),
+					voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR, p + 3))
+				break;
+		}
+		return 0;
+	}
+	volt_tree_children(in.l->tree, in.node, &first, &count);
+	for (uint64_t k = off > 2 ? (uint64_t)off - 2 : 0; k < count; k++) {
+		uint32_t child = first + (uint32_t)k;
+		enum volt_node_kind kind = volt_tree_kind(in.l->tree, child);
+		fuse_ino_t cino = voltfs_ino_of_node(in.l, child);
+
+		if (kind == VOLT_NODE_FILE) {
+			ret = voltfs_object_ino(fs, in.l, child, &cino);
+			if (ret < 0)
+				return b->used ? 0 : ret;
+		}
+		if (!dirbuf_add(b, volt_tree_name(in.l->tree, child, NULL), cino,
+				kind == VOLT_NODE_DIR ? S_IFDIR : S_IFREG, (off_t)k + 3))
+			break;
+	}
+	return 0;
+}
+
+static void voltfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	struct dirbuf b = { .req = req, .size = size };
+	int ret;
+
+	(void)fi;
+	b.buf = malloc(size);
+	if (!b.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = voltfs_do_readdir(fs_of(req), ino, off, &b);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
+}
+
+static void voltfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	(void)ino;
+	if (fstatvfs(fs_of(req)->cas.objects_fd, &sv) < 0) {
+		fuse_reply_err(req, errno);
+		return;
+	}
+	sv.f_namemax = VOLT_NAME_MAX;
+	sv.f_bfree = sv.f_bavail = 0; /* read-only: nothing is free to write */
+	sv.f_ffree = sv.f_favail = 0;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void voltfs_op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Objects never change: no need to drop pages when attributes are refreshed. */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+}
+
+/* Every writing operation: the tree is read-only whatever the mount flags say. */
+static void voltfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			      struct fuse_file_info *fi)
+{
+	(void)ino, (void)attr, (void)to_set, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			    dev_t rdev)
+{
+	(void)parent, (void)name, (void)mode, (void)rdev;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	(void)parent, (void)name, (void)mode;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			      const char *name)
+{
+	(void)link, (void)parent, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			     fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+			   const char *newname)
+{
+	(void)ino, (void)newparent, (void)newname;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			     struct fuse_file_info *fi)
+{
+	(void)parent, (void)name, (void)mode, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+			    off_t off, struct fuse_file_info *fi)
+{
+	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			       const char *value, size_t size, int flags)
+{
+	(void)ino, (void)name, (void)value, (void)size, (void)flags;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino, (void)name;
+	fuse_reply_err(req, EROFS);
+}
+
+static void voltfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+				off_t length, struct fuse_file_info *fi)
+{
+	(void)ino, (void)mode, (void)offset, (void)length, (void)fi;
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops voltfs_ops = {
+	.init = voltfs_op_init,
+	.lookup = voltfs_op_lookup,
+	.getattr = voltfs_op_getattr,
+	.open = voltfs_op_open,
+	.read = voltfs_op_read,
+	.release = voltfs_op_release,
+	.opendir = voltfs_op_opendir,
+	.readdir = voltfs_op_readdir,
+	.statfs = voltfs_op_statfs,
+	.setattr = voltfs_op_setattr,
+	.mknod = voltfs_op_mknod,
+	.mkdir = voltfs_op_mkdir,
+	.unlink = voltfs_op_unlink,
+	.rmdir = voltfs_op_unlink,
+	.symlink = voltfs_op_symlink,
+	.rename = voltfs_op_rename,
+	.link = voltfs_op_link,
+	.create = voltfs_op_create,
+	.write = voltfs_op_write,
+	.setxattr = voltfs_op_setxattr,
+	.removexattr = voltfs_op_removexattr,
+	.fallocate = voltfs_op_fallocate,
+};

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The catalog: the profiles one CAS serves, each loaded on first use (best
+ * ref -> manifest -> tree -> rendered synthetic files). Thread-safe. A
+ * loaded profile is never freed while the catalog lives, so pointers to it
+ * stay valid.
+ */
+#ifndef VOLTFS_CATALOG_H
+#define VOLTFS_CATALOG_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "voltfs/cas.h"
+#include "voltfs/diag.h"
+#include "voltfs/refs.h"
+#include "voltfs/render.h"
+#include "voltfs/tree.h"
+
+struct volt_catalog;
+
+/* One loaded build of a profile. Immutable once published. */
+struct volt_loaded {
+	enum volt_profile profile;
+	uint32_t serial;          /* 1, 2, ...: unique per load in this catalog */
+	struct volt_ref ref;      /* the ref it came from */
+	struct timespec created;  /* created_at: mtime of folders and synthetic files */
+	struct volt_tree *tree;
+	struct volt_text synth[VOLT_SYNTH_COUNT];
+	struct volt_file_counts counts;
+	int64_t total_bytes;
+	char *arch;               /* manifest's, or NULL */
+	char *qemu_version;       /* manifest's, or NULL */
+};
+
+/* Render settings shared by every profile: profile, name, arch and profile_dir are ignored. */
+struct volt_catalog_opts {
+	const char *mountpoint; /* absolute: synthetic files name paths under it */
+	struct volt_render_input render;
+	volt_report_fn report;  /* each refused ref or ignored name; may be NULL */
+	void *report_ctx;
+};
+
+/* Reads nothing from the store: loading waits for the first look. 0 or -ENOMEM. */
+int volt_catalog_new(struct volt_catalog **out, const struct volt_cas *cas,
+		     const struct volt_catalog_opts *o);
+void volt_catalog_free(struct volt_catalog *c);
+
+/*
+ * The loaded build serving p, loading it on first call. -ENOENT when p has
+ * no usable ref (tried again only once refs/ changes), or -errno.
+ */
+int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct volt_loaded **out);
+
+/* The load with this serial, or NULL. Lock-free after the load. */
+const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_t serial);
+
+/* mtime of refs/ (the root folder's mtime). 0 or -errno. */
+int volt_catalog_refs_mtime(const struct volt_catalog *c, struct timespec *ts);
+
+#endif

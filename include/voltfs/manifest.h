@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Profile manifests ("refs"): parsing with cJSON and full validation.
+ * A manifest that breaks any rule of SPEC's "Bad input" is refused whole:
+ * voltfs never serves part of a profile.
+ */
+#ifndef VOLTFS_MANIFEST_H
+#define VOLTFS_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "voltfs/cas.h"
+#include "voltfs/diag.h"
+
+/* Bounds on what one manifest may hold. */
+#define VOLT_MANIFEST_MAX_BYTES (64u << 20) /* a ref file */
+#define VOLT_MANIFEST_MAX_OBJECTS 1000000u  /* entries in "objects" */
+#define VOLT_PATH_MAX 4095                  /* bytes in one manifest path */
+#define VOLT_NAME_MAX 255                   /* bytes in one path component */
+#define VOLT_DEPTH_MAX 64                   /* components in one path */
+
+struct volt_manifest_entry {
+	const char *path; /* relative, validated; points into the manifest */
+	uint32_t path_len;
+	struct volt_hash hash;
+};
+
+struct volt_manifest {
+	/* Required. */
+	char *name;
+	char *created_at;          /* as written */
+	struct timespec created;   /* parsed, UTC */
+	struct volt_manifest_entry *entries; /* sorted by path */
+	size_t n_entries;
+	/* Optional: NULL / 0 when absent. */
+	char *profile;
+	char *qemu_version;
+	char *build_date;
+	char *build_host;
+	char *arch;
+	int64_t total_bytes;
+	char *arena; /* owns the strings above */
+};
+
+/*
+ * Parse and validate len bytes of JSON. On success m is filled (release with
+ * volt_manifest_release) and 0 returned. On failure m holds nothing, and the
+ * return is -EBADMSG (not a manifest: JSON, types, required fields) or
+ * -EINVAL (an entry that breaks a rule), with d->entry/d->reason saying
+ * which and why, or -ENOMEM / -EFBIG (over a bound).
+ */
+int volt_manifest_parse(struct volt_manifest *m, const char *buf, size_t len, struct volt_diag *d);
+
+/*
+ * Read refs file name under dirfd (O_NOFOLLOW, at most
+ * VOLT_MANIFEST_MAX_BYTES) and parse it. With id (8 hex chars) given, the
+ * file's XXH3-128 must begin with it, or -EBADMSG. d->file is set to name.
+ */
+int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, const char *id,
+		       struct volt_diag *d);
+
+void volt_manifest_release(struct volt_manifest *m);
+
+/* Find an entry by exact path: the entry or NULL. O(log n). */
+const struct volt_manifest_entry *volt_manifest_find(const struct volt_manifest *m,
+						     const char *path);
+
+/* Validate a relative path as SPEC's "Bad input" requires. 0 or -EINVAL. */
+int volt_path_check(const char *path, size_t len, struct volt_diag *d);
+
+/* Parse an RFC 3339 timestamp into UTC. 0 or -EINVAL. */
+int volt_time_parse_rfc3339(const char *s, struct timespec *ts);
+
+/* Format now (UTC) as RFC 3339 with nanoseconds into buf (>= 40 bytes). */
+void volt_time_format_rfc3339(const struct timespec *ts, char *buf, size_t size);
+
+#endif
