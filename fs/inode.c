@@ -179,7 +179,7 @@ static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, 
 	pthread_mutex_lock(&t->lock);
 	/* Keep the table at most 3/4 full, so probing always ends. */
 	if (t->count >= OBJ_MAX ||
-	    ((uint64_t)t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3 && grow(t) < 0) {
+	    (((uint64_t)t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3 && grow(t) < 0)) {
 		ret = -ENOMEM;
 		goto out;
 	}
