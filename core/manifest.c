@@ -270,6 +270,12 @@ static int fill_fields(struct volt_manifest *m, const cJSON *root, struct arena 
 			return volt_diag_set(d, -EBADMSG, optional_strings[i], "not a string");
 		*optional_field(m, i) = arena_put(a, v->valuestring, strlen(v->valuestring));
 	}
+	/* arch names the binary, bin/qemu-system-<arch>: a word, never a path. */
+	if (m->arch && (!m->arch[0] || strlen(m->arch) > 32 ||
+			m->arch[strspn(m->arch, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					      "0123456789_-")]))
+		return volt_diag_set(d, -EBADMSG, "arch", "'%.40s' is not an architecture name",
+				     m->arch);
 	if (total && !cJSON_IsNull(total)) {
 		if (!cJSON_IsNumber(total) || total->valuedouble < 0 ||
 		    total->valuedouble > 9.0e15 || total->valuedouble != (double)(int64_t)total->valuedouble)
