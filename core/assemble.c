@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,26 @@ static int mkdir_parents_at(int dirfd, const char *path)
 	return 0;
 }
 
+/* Copy up to 64 KiB at offset off with pread/write; bytes copied or -1 with errno. */
+static ssize_t copy_chunk(int src, int dst, off_t off)
+{
+	char buf[1 << 16];
+	ssize_t n = pread(src, buf, sizeof(buf), off), done = 0;
+
+	if (n <= 0)
+		return n;
+	while (done < n) {
+		ssize_t w = write(dst, buf + done, (size_t)(n - done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += w;
+	}
+	return n;
+}
+
 static int copy_object(const struct volt_cas *cas, const struct volt_hash *h, int dirfd,
 		       const char *path)
 {
@@ -68,6 +89,10 @@ static int copy_object(const struct volt_cas *cas, const struct volt_hash *h, in
 	for (left = st.st_size; left > 0;) {
 		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)left, 0);
 
+		/* Across file systems some kernels refuse: copy by hand. */
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+			      errno == EOPNOTSUPP))
+			n = copy_chunk(src, dst, st.st_size - left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -78,6 +103,8 @@ static int copy_object(const struct volt_cas *cas, const struct volt_hash *h, in
 	}
 	if (close(dst) < 0 && ret == 0)
 		ret = -errno;
+	if (ret < 0)
+		unlinkat(dirfd, path, 0); /* never leave a short file that looks assembled */
 out:
 	close(src);
 	return ret;
@@ -141,6 +168,18 @@ out:
 	return ret;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int volt_resolve(const struct volt_cas *cas, enum volt_profile p, const char *arch,
 		 const char *base, struct volt_resolved *r, struct volt_diag *d)
 {
@@ -148,7 +187,7 @@ int volt_resolve(const struct volt_cas *cas, enum volt_profile p, const char *ar
 	struct volt_assemble_stats stats;
 	struct volt_manifest m;
 	struct volt_ref ref;
-	char bin[128], dir[3800];
+	char bin[128], dir[3800], partial[3900];
 	struct stat st;
 	int ret;
 
@@ -170,10 +209,16 @@ int volt_resolve(const struct volt_cas *cas, enum volt_profile p, const char *ar
 	ret = volt_refs_load_best(cas, p, &m, &ref, NULL, NULL);
 	if (ret < 0)
 		return volt_diag_set(d, ret, NULL, "QEMU profile %s not found in CAS", name);
-	ret = volt_assemble(cas, &m, dir, &stats, d);
+	/* Assemble beside and rename into place: a half-made folder never looks assembled. */
+	snprintf(partial, sizeof(partial), "%s.partial-%ld", dir, (long)getpid());
+	ret = volt_assemble(cas, &m, partial, &stats, d);
 	volt_manifest_release(&m);
-	if (ret < 0)
+	if (ret == 0 && rename(partial, dir) < 0)
+		ret = volt_diag_set(d, -errno, dir, "rename into place: %s", strerror(errno));
+	if (ret < 0) {
+		remove_tree(partial);
 		return ret;
+	}
 	if (stat(r->binary, &st) < 0)
 		return volt_diag_set(d, -ENOEXEC, r->binary, "QEMU binary not found after assembly");
 	return 0;

@@ -24,7 +24,7 @@ struct walk {
 	cJSON *objects;
 	char path[VOLT_PATH_MAX + 2];
 	/* Folders on the current path, to refuse a link cycle. */
-	struct { dev_t dev; ino_t ino; } stack[VOLT_DEPTH_MAX + 1];
+	struct { dev_t dev; ino_t ino; } stack[VOLT_DEPTH_MAX + 2];
 	int depth;
 };
 
@@ -81,7 +81,7 @@ static int walk_entry(struct walk *w, int dirfd, const char *name, size_t plen)
 	for (int i = 0; i < w->depth; i++)
 		if (w->stack[i].dev == st.st_dev && w->stack[i].ino == st.st_ino)
 			return volt_diag_set(w->d, -ELOOP, w->path, "links form a cycle");
-	if (w->depth >= VOLT_DEPTH_MAX)
+	if (w->depth > VOLT_DEPTH_MAX)
 		return volt_diag_set(w->d, -ELOOP, w->path, "too deep");
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -176,6 +176,7 @@ int volt_build(struct volt_cas *cas, const struct volt_build_opts *o, struct vol
 {
 	struct walk *w = NULL;
 	struct volt_manifest check;
+	struct stat st;
 	cJSON *root = NULL;
 	char *json = NULL;
 	int fd, ret;
@@ -194,6 +195,12 @@ int volt_build(struct volt_cas *cas, const struct volt_build_opts *o, struct vol
 		goto out;
 	}
 	*w = (struct walk){ .cas = cas, .o = o, .r = r, .d = d };
+	/* The source itself is on the path: a link back to it is a cycle too. */
+	if (fstat(fd, &st) == 0) {
+		w->stack[0].dev = st.st_dev;
+		w->stack[0].ino = st.st_ino;
+		w->depth = 1;
+	}
 	w->objects = cJSON_CreateObject();
 	if (!w->objects) {
 		close(fd);

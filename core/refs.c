@@ -113,7 +113,8 @@ out:
 		free(names);
 		return ret;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1) /* names is NULL for an empty refs/, and qsort's base must not be */
+		qsort(names, n, sizeof(*names), name_cmp);
 	*names_out = names;
 	*n_out = n;
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -187,8 +188,13 @@ void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *
 	cr_assert(m->pid >= 0);
 	if (m->pid == 0) {
 		int fd = open(m->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int null = open("/dev/null", O_RDWR);
 
+		/* Never hold the test runner's pipes; die (and unmount) with the test. */
+		dup2(null, 0);
+		dup2(fd, 1);
 		dup2(fd, 2);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (opts)
 			execl(VOLTFS_BIN, "voltfs", "-f", "-o", opts, cas, mnt, (char *)NULL);
 		else
@@ -209,6 +215,22 @@ void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *
 	}
 	kill(m->pid, SIGKILL);
 	cr_assert_fail("%s did not become a FUSE mount", mnt);
+}
+
+void vt_mount_cleanup(struct vt_mount *m)
+{
+	char *cmd;
+
+	if (!m->mnt)
+		return;
+	if (asprintf(&cmd, "fusermount3 -uz '%s' 2>/dev/null", m->mnt) > 0) {
+		if (system(cmd) != 0)
+			kill(m->pid, SIGKILL);
+		free(cmd);
+	}
+	waitpid(m->pid, NULL, 0);
+	free(m->mnt);
+	m->mnt = NULL;
 }
 
 int vt_unmount(struct vt_mount *m)

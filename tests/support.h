@@ -48,6 +48,8 @@ bool vt_have_fuse(void);
 void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *opts);
 /* fusermount3 -u, then wait for the daemon: its exit status (0 = clean). */
 int vt_unmount(struct vt_mount *m);
+/* For a test's .fini: unmount (lazily) and reap, asserting nothing. */
+void vt_mount_cleanup(struct vt_mount *m);
 /* The daemon's log so far (malloc'ed). */
 char *vt_mount_log(const struct vt_mount *m);
 
