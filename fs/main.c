@@ -96,8 +96,12 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 
 	if (asprintf(&fsname, "fsname=%s", cas) < 0)
 		return -1;
-	/* Read-only whatever was asked: added last, so it wins over an "rw". */
-	if (fuse_opt_add_opt_escaped(&opts, fsname) == 0 && fuse_opt_add_opt(&opts, "ro") == 0 &&
+	/*
+	 * Read-only, no setuid, no devices, whatever was asked (mount(8) passes
+	 * "rw,dev,suid" for "defaults"): added last, so these win.
+	 */
+	if (fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
+	    fuse_opt_add_opt(&opts, "ro,nosuid,nodev") == 0 &&
 	    fuse_opt_add_arg(args, "-o") == 0 && fuse_opt_add_arg(args, opts) == 0)
 		ret = 0;
 	free(fsname);

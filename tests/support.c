@@ -230,7 +230,8 @@ void vt_mount_cleanup(struct vt_mount *m)
 	}
 	waitpid(m->pid, NULL, 0);
 	free(m->mnt);
-	m->mnt = NULL;
+	free(m->log);
+	m->mnt = m->log = NULL;
 }
 
 int vt_unmount(struct vt_mount *m)
@@ -252,7 +253,8 @@ int vt_unmount(struct vt_mount *m)
 	if (waitpid(m->pid, &status, 0) != m->pid)
 		status = -1;
 	free(m->mnt);
-	m->mnt = NULL;
+	free(m->log);
+	m->mnt = m->log = NULL;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

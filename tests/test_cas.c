@@ -214,6 +214,12 @@ Test(cas_hash, parse_refuses_what_is_not_an_object_name)
 		"6bba86c7e069f56d5a10b435f1c8e49c0",     /* 33 */
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",   /* 63 */
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550", /* 65 */
+		"6bba86c7e069f56d5a10b435f1c8e4",        /* 30 */
+		"6bba86c7e069f56d5a10b435f1c8e49c00",    /* 34 */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8",     /* 62 */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85500", /* 66 */
+		"6bba86c7e069f56d5a10b435f1c8e49c6bba86c7e069f56d5a10b435f1c8e49c00", /* 66 */
+		"6b",
 		"6bba86c7e069f56d5a10b435f1c8e49g",      /* non-hex */
 		"6bba86c7e069f56d5a10b435f1c8e4 c",      /* space */
 		"6bba86c7e069f56d/a10b435f1c8e49c",      /* slash */

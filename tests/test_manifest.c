@@ -367,7 +367,8 @@ static void expect_bad_path(const char *key, const char *want_entry)
 {
 	char *json;
 
-	cr_assert(asprintf(&json, WITH_OBJECTS("\"bin/ok\":\"%s\",\"%s\":\"%s\""), H1, key, H2) > 0);
+	cr_assert(asprintf(&json, WITH_OBJECTS("\"bin/ok\":\"%s\",\"%s\":\"%s\""), H1, key,
+			   H2) > 0);
 	expect_refused(json, -EINVAL, want_entry, NULL);
 	free(json);
 }

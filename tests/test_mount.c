@@ -440,7 +440,7 @@ Test(mount, missing_object_is_eio_on_that_file_alone)
 	struct world w;
 	const struct volt_manifest_entry *fw;
 	struct stat st;
-	char *o, *p, *log, hex[VOLT_HASH_HEX_MAX + 1];
+	char *o, *o2, *p, *log, hex[VOLT_HASH_HEX_MAX + 1];
 	int fd;
 
 	world_make(&w, NULL);
@@ -458,7 +458,9 @@ Test(mount, missing_object_is_eio_on_that_file_alone)
 	cr_assert_eq(stat(p, &st), 0);
 	free(p);
 	p = mpath(&w, "emulate-x86", "firmware/other.rom");
-	cr_assert_not_null(vt_read_file(p, NULL));
+	o2 = vt_read_file(p, NULL);
+	cr_assert_not_null(o2);
+	free(o2);
 	free(p);
 	log = vt_mount_log(&w.mount);
 	volt_hash_format(&fw->hash, hex);

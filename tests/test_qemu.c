@@ -92,7 +92,7 @@ static char **read_args(const char *path, const char *binary)
 
 Test(qemu, boots_to_seabios_under_tcg)
 {
-	char *binary, *args, *env, *lib, buf[65536];
+	char *binary, *args, *env, *lib, *text, buf[65536];
 	char **argv;
 	size_t len = 0;
 	struct timespec start, now;
@@ -107,7 +107,9 @@ Test(qemu, boots_to_seabios_under_tcg)
 	cr_assert_not_null(lib);
 	lib[strcspn(lib, "\n")] = '\0';
 	argv = read_args(args, binary);
-	cr_assert_not_null(strstr(vt_read_file(args, NULL), "accel=tcg"));
+	text = vt_read_file(args, NULL);
+	cr_assert_not_null(strstr(text, "accel=tcg"), "%s", text);
+	free(text);
 	cr_assert_eq(pipe(pipefd), 0);
 	pid = fork();
 	cr_assert(pid >= 0);
@@ -147,6 +149,13 @@ Test(qemu, boots_to_seabios_under_tcg)
 	waitpid(pid, &status, 0);
 	close(pipefd[0]);
 	buf[len] = '\0';
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+	free(binary);
+	free(args);
+	free(env);
+	free(lib);
 	cr_assert(seen, "no SeaBIOS banner from QEMU run from the mount; it printed:\n%s", buf);
 	cr_log_info("SeaBIOS after %.2f s", (double)(now.tv_sec - start.tv_sec) +
 						    (now.tv_nsec - start.tv_nsec) / 1e9);

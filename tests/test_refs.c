@@ -571,7 +571,10 @@ Test(refs_each, known_refs_in_name_order_unknown_reported, .init = setup, .fini 
 		VOLT_PROFILE_KVM_LINUX,       VOLT_PROFILE_KVM_UEFI,
 	};
 	static const char *const unknown[] = {
-		"README", "foo-0123abcd.json", "kvm-linux-0123ABCD.json", "kvm-linux-0123abcd.json~",
+		"README",
+		"foo-0123abcd.json",
+		"kvm-linux-0123ABCD.json",
+		"kvm-linux-0123abcd.json~",
 	};
 	struct seen s = { .stop_at = -1 };
 	struct reports r = { 0 };
