@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <xxhash.h>
 
 #include "voltfs/cas.h"
@@ -105,6 +106,54 @@ out:
 	free(buf);
 	XXH3_freeState(state);
 	return ret;
+}
+
+static int sha256_fd(int fd, uint8_t out[VOLT_HASH_SHA256_LEN])
+{
+	enum { CHUNK = 1 << 20 };
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *buf = malloc(CHUNK);
+	off_t off = 0;
+	int ret = -ENOMEM;
+
+	if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (;;) {
+		ssize_t n = pread(fd, buf, CHUNK, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		off += n;
+	}
+	ret = EVP_DigestFinal_ex(ctx, out, NULL) == 1 ? 0 : -ENOMEM;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+int volt_cas_verify_fd(int fd, const struct volt_hash *h)
+{
+	struct volt_hash got = { .len = h->len };
+	int ret;
+
+	if (h->len == VOLT_HASH_XXH128_LEN)
+		ret = volt_hash_xxh128_fd(&got, fd, NULL);
+	else if (h->len == VOLT_HASH_SHA256_LEN)
+		ret = sha256_fd(fd, got.bytes);
+	else
+		return -EINVAL;
+	if (ret < 0)
+		return ret;
+	return volt_hash_equal(&got, h) ? 0 : -EIO;
 }
 
 static int open_dir_at(int dirfd, const char *name, bool create)
@@ -292,6 +341,7 @@ int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_has
 {
 	char name[VOLT_HASH_HEX_MAX + 1];
 	struct fd_arg arg = { .src = src_fd };
+	bool replace = false;
 	struct stat st;
 	int ret;
 
@@ -300,12 +350,17 @@ int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_has
 	if (ret < 0)
 		return ret;
 	volt_hash_format(out, name);
-	if (fstatat(cas->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0; /* written once: content named by its hash never changes */
-	if (errno != ENOENT)
+	if (fstatat(cas->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Written once: content named by its hash never changes... */
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == *size_out)
+			return 0;
+		/* ...unless what is there is not it: repair by replacing, atomically. */
+		replace = true;
+	} else if (errno != ENOENT) {
 		return -errno;
+	}
 	arg.expect = *out;
-	ret = put_atomic(cas->objects_fd, name, exec ? 0555 : 0444, false, fill_from_fd, &arg);
+	ret = put_atomic(cas->objects_fd, name, exec ? 0555 : 0444, replace, fill_from_fd, &arg);
 	if (ret == 0)
 		*written = true;
 	return ret;

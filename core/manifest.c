@@ -142,17 +142,34 @@ void volt_time_format_rfc3339(const struct timespec *ts, char *buf, size_t size)
 /*
  * cJSON decodes "\u0000" into a NUL that silently ends the string, so such
  * a name would be served as a shorter one: refuse the escape before parsing.
+ * Returns the offset of the escape, or -1.
  */
-static bool has_nul_escape(const char *buf, size_t len)
+static ptrdiff_t nul_escape(const char *buf, size_t len)
 {
 	for (size_t i = 0; i + 1 < len; i++) {
 		if (buf[i] != '\\')
 			continue;
 		if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
-			return true;
+			return (ptrdiff_t)i;
 		i++; /* skip the escaped character, so "\\u0000" is not a NUL */
 	}
-	return false;
+	return -1;
+}
+
+/* Name the JSON string around offset at (its raw text) for the diagnostic. */
+static int refuse_nul(const char *buf, size_t len, size_t at, struct volt_diag *d)
+{
+	char entry[256];
+	size_t start = at, end = at, n;
+
+	while (start > 0 && !(buf[start - 1] == '"' && (start < 2 || buf[start - 2] != '\\')))
+		start--;
+	while (end < len && !(buf[end] == '"' && buf[end - 1] != '\\'))
+		end++;
+	n = end - start < sizeof(entry) - 1 ? end - start : sizeof(entry) - 1;
+	memcpy(entry, buf + start, n);
+	entry[n] = '\0';
+	return volt_diag_set(d, -EINVAL, entry, "holds a NUL byte (\\u0000 at byte %zu)", at);
 }
 
 struct arena {
@@ -228,6 +245,29 @@ static int check_entries(const struct volt_manifest *m, struct volt_diag *d)
 			return volt_diag_set(d, -EINVAL, e->path,
 					     "path is both a file and a folder (%s)",
 					     m->entries[lo].path);
+	}
+	return 0;
+}
+
+/*
+ * cJSON keeps the first of a repeated key, Go's encoding/json the last: a
+ * key that means something must appear once. One pass, so that a manifest
+ * with many unknown keys costs linear time.
+ */
+static int check_known_keys_once(const cJSON *root, struct volt_diag *d)
+{
+	static const char *const known[] = { "name", "created_at", "objects", "profile",
+					     "qemu_version", "build_date", "build_host", "arch",
+					     "total_bytes" };
+	enum { N = sizeof(known) / sizeof(*known) };
+	int seen[N] = { 0 };
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, root) {
+		for (int k = 0; k < N; k++) {
+			if (strcmp(it->string, known[k]) == 0 && seen[k]++)
+				return volt_diag_set(d, -EBADMSG, known[k], "key given twice");
+		}
 	}
 	return 0;
 }
@@ -320,14 +360,19 @@ int volt_manifest_parse(struct volt_manifest *m, const char *buf, size_t len, st
 	const cJSON *objects;
 	cJSON *root = NULL;
 	struct arena a = { 0 };
+	ptrdiff_t nul;
 	int count, ret;
 
 	memset(m, 0, sizeof(*m));
 	if (len > VOLT_MANIFEST_MAX_BYTES)
 		return volt_diag_set(d, -EFBIG, NULL, "larger than %u bytes",
 				     VOLT_MANIFEST_MAX_BYTES);
-	if (memchr(buf, '\0', len) || has_nul_escape(buf, len))
-		return volt_diag_set(d, -EINVAL, NULL, "holds a NUL byte");
+	if (memchr(buf, '\0', len))
+		return volt_diag_set(d, -EINVAL, NULL, "holds a NUL byte at byte %td",
+				     (const char *)memchr(buf, '\0', len) - buf);
+	nul = nul_escape(buf, len);
+	if (nul >= 0)
+		return refuse_nul(buf, len, (size_t)nul, d);
 	root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!root) {
 		ret = volt_diag_set(d, -EBADMSG, NULL, "not JSON (at byte %td)",
@@ -344,6 +389,9 @@ int volt_manifest_parse(struct volt_manifest *m, const char *buf, size_t len, st
 		ret = volt_diag_set(d, -EBADMSG, NULL, "not a JSON object");
 		goto out;
 	}
+	ret = check_known_keys_once(root, d);
+	if (ret < 0)
+		goto out;
 	objects = cJSON_GetObjectItemCaseSensitive(root, "objects");
 	if (!cJSON_IsObject(objects)) {
 		ret = volt_diag_set(d, -EBADMSG, "objects", "missing or not an object");

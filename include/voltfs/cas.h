@@ -44,6 +44,13 @@ void volt_hash_xxh128(struct volt_hash *h, const void *buf, size_t len);
 /* XXH3-128 of a descriptor's content from offset 0. 0 or -errno. */
 int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out);
 
+/*
+ * Is the content of fd (read from offset 0) the object h names? XXH3-128
+ * for 16-byte names, SHA-256 (libcrypto) for 32-byte ones. 0 if it is,
+ * -EIO if not (corrupt or truncated), or -errno from reading. Thread-safe.
+ */
+int volt_cas_verify_fd(int fd, const struct volt_hash *h);
+
 struct volt_cas {
 	int root_fd;    /* <cas> */
 	int refs_fd;    /* <cas>/refs */
@@ -73,7 +80,8 @@ int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, 
 
 /*
  * Store the content of src_fd (read from offset 0) as an XXH3-128 object.
- * An object that exists already is left as it is; a new one is written to a
+ * An object that exists already with the right size is left as it is (one
+ * of another size is corrupt and replaced); a new one is written to a
  * temporary file, fsync'ed and renamed into place, so readers never see a
  * partial object. exec keeps the execute bits (0555 vs 0444).
  * *written tells whether a new object was made. 0 or -errno.
