@@ -28,9 +28,10 @@
 #define CHUNK_BITS 12
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 
-int voltfs_objects_init(struct voltfs_objects *t)
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds)
 {
 	memset(t, 0, sizeof(*t));
+	t->max_fds = max_fds;
 	t->mask = 1023;
 	t->index = calloc((size_t)t->mask + 1, sizeof(*t->index));
 	if (!t->index)
@@ -41,6 +42,7 @@ int voltfs_objects_init(struct voltfs_objects *t)
 
 void voltfs_objects_release(struct voltfs_objects *t)
 {
+	voltfs_objects_close_all(t);
 	for (uint32_t i = 0; i < t->n_chunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);
@@ -51,6 +53,11 @@ void voltfs_objects_release(struct voltfs_objects *t)
 static struct voltfs_object *record(const struct voltfs_objects *t, uint32_t i)
 {
 	return &t->chunks[i >> CHUNK_BITS][i & (CHUNK_SIZE - 1)];
+}
+
+struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r)
+{
+	return record(t, r);
 }
 
 static uint32_t slot_of(const struct volt_hash *h, uint32_t mask)
@@ -117,6 +124,7 @@ static int64_t append(struct voltfs_objects *t, const struct voltfs_object *o)
 		t->n_chunks++;
 	}
 	*record(t, r) = *o;
+	record(t, r)->rec = r;
 	t->count++;
 	return r;
 }
@@ -172,7 +180,7 @@ static void log_missing(struct voltfs *fs, const struct volt_loaded *l, uint32_t
 static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, uint32_t serial,
 			   uint32_t node)
 {
-	struct voltfs_object o = { .hash = *h, .serial = serial, .node = node };
+	struct voltfs_object o = { .hash = *h, .serial = serial, .node = node, .fd = -1 };
 	uint32_t slot, r;
 	int64_t ret;
 

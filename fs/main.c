@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 
 #include "voltfs.h"
@@ -19,6 +20,8 @@ struct options {
 	int cpus;
 	char *rootfs;
 	char *kernel;
+	int noverify;
+	unsigned int max_fds;
 	int help;
 	int version;
 };
@@ -31,6 +34,8 @@ static const struct fuse_opt option_spec[] = {
 	{ "cpus=%d", offsetof(struct options, cpus), 0 },
 	{ "rootfs=%s", offsetof(struct options, rootfs), 0 },
 	{ "kernel=%s", offsetof(struct options, kernel), 0 },
+	{ "noverify", offsetof(struct options, noverify), 1 },
+	{ "max_fds=%u", offsetof(struct options, max_fds), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -74,6 +79,8 @@ static void usage(FILE *to)
 		"    -o cpus=N              guest CPUs in args and unit (default 1)\n"
 		"    -o rootfs=PATH         9p root file system in args and unit (default none)\n"
 		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
+		"    -o noverify            serve objects without checking them against their names\n"
+		"    -o max_fds=N           object descriptors kept open at most (default 1024)\n"
 		"    -h, --help             this text\n"
 		"    -V, --version          the version\n"
 		"\n");
@@ -109,6 +116,22 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 	return ret;
 }
 
+/* Raise the soft descriptor limit to the hard one; leave room for FUSE and logging. */
+static unsigned int max_fds_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur <= 128)
+		return 64;
+	return rl.rlim_cur > 1u << 20 ? 1u << 20 : (unsigned int)rl.rlim_cur - 64;
+}
+
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
 {
 	struct fuse_loop_config *config;
@@ -133,7 +156,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct volt_catalog_opts copts = { 0 };
-	struct options o = { 0 };
+	struct options o = { .max_fds = 1024 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
 	char mnt[PATH_MAX], cas[PATH_MAX];
 	int ret, status = 1;
@@ -179,6 +202,12 @@ int main(int argc, char *argv[])
 	}
 	fs.mountpoint = mnt;
 	fs.foreground = cmd.foreground;
+	fs.verify = !o.noverify;
+	if (o.max_fds < 1 || o.max_fds > max_fds_limit()) {
+		fprintf(stderr, "voltfs: max_fds must be between 1 and %u (RLIMIT_NOFILE)\n",
+			max_fds_limit());
+		goto out_cas;
+	}
 	copts.mountpoint = mnt;
 	copts.render.memory = o.memory;
 	copts.render.cpus = o.cpus;
@@ -186,7 +215,7 @@ int main(int argc, char *argv[])
 	copts.render.kernel = o.kernel;
 	copts.report = voltfs_log_report;
 	if (volt_catalog_new(&fs.catalog, &fs.cas, &copts) < 0 ||
-	    voltfs_objects_init(&fs.objects) < 0) {
+	    voltfs_objects_init(&fs.objects, o.max_fds) < 0) {
 		fprintf(stderr, "voltfs: out of memory\n");
 		goto out_cas;
 	}

@@ -134,6 +134,7 @@ static void voltfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name
 	struct fuse_entry_param e;
 	int ret = voltfs_do_lookup(fs_of(req), parent, name, &e);
 
+	VOLTFS_COUNT(fs_of(req), lookups, 1);
 	if (ret == -ENOENT && e.entry_timeout > 0) {
 		/* A negative entry: the kernel remembers the miss. */
 		e.ino = 0;
@@ -184,8 +185,6 @@ static void voltfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct voltfs_ino in;
-	struct stat st;
-	char where[512], hex[VOLT_HASH_HEX_MAX + 1];
 	int ret, fd;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
@@ -202,20 +201,9 @@ static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_in
 		fi->fh = (uint64_t)-1;
 		return 0;
 	}
-	fd = volt_cas_open_object(&fs->cas, &in.obj->hash, &st);
-	/* A replaced object of another size would make the cached size a lie. */
-	if (fd >= 0 && st.st_size != in.obj->size) {
-		close(fd);
-		fd = -EIO;
-	}
-	if (fd < 0) {
-		voltfs_object_where(fs, in.obj, where, sizeof(where));
-		volt_hash_format(&in.obj->hash, hex);
-		voltfs_log(LOG_ERR, "%s: object %s %s", where, hex,
-			   fd == -ENOENT ? "is missing" : fd == -EIO ? "changed or is not a regular file"
-								 : strerror(-fd));
-		return -EIO;
-	}
+	fd = voltfs_object_open(fs, in.obj);
+	if (fd < 0)
+		return fd;
 	fi->fh = (uint64_t)fd;
 	return 0;
 }
@@ -224,6 +212,7 @@ static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 {
 	int ret = voltfs_do_open(fs_of(req), ino, fi);
 
+	VOLTFS_COUNT(fs_of(req), opens, 1);
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -239,6 +228,7 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	int ret;
 
 	if (fi->fh != (uint64_t)-1) {
+		VOLTFS_COUNT(fs_of(req), bytes_served, size);
 		/* Served from the object's own descriptor: spliced where the kernel can. */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = (int)fi->fh;
@@ -260,9 +250,12 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	if (fi->fh != (uint64_t)-1)
-		close((int)fi->fh);
+	struct voltfs_ino in;
+
+	/* The descriptor is shared and cached: give it back, do not close it. */
+	if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
+	    in.kind == VOLTFS_INO_OBJECT)
+		voltfs_object_close(fs_of(req), in.obj);
 	fuse_reply_err(req, 0);
 }
 

@@ -19,6 +19,7 @@
 /* An object as first seen: its attributes never change (an object's bytes never do). */
 struct voltfs_object {
 	struct volt_hash hash;
+	uint32_t rec;          /* its own record number */
 	bool ready;            /* the fields below are filled (from lstat of the object) */
 	uint32_t serial, node; /* where it was first looked up, for log lines */
 	dev_t dev;
@@ -29,6 +30,11 @@ struct voltfs_object {
 	off_t size;
 	blkcnt_t blocks;
 	struct timespec mtime, ctime;
+	/* Under the table lock: the cached descriptor and who uses it. */
+	int fd;                     /* -1 when not open */
+	uint32_t users;             /* open file handles on fd */
+	uint32_t idle_prev, idle_next; /* LRU of idle descriptors, record numbers + 1 */
+	bool verified;              /* fd's content matched the name */
 };
 
 struct voltfs_objects {
@@ -37,6 +43,18 @@ struct voltfs_objects {
 	uint32_t mask, count;
 	struct voltfs_object **chunks; /* records never move: readers need no lock */
 	uint32_t n_chunks;
+	/* Descriptor cache: at most max_fds object descriptors open at once. */
+	uint32_t open_fds, max_fds;
+	uint32_t idle_head, idle_tail; /* record numbers + 1, 0 = none */
+};
+
+/* Counters shown in user.volt.stats; updated with relaxed atomics. */
+struct voltfs_stats {
+	uint64_t lookups;
+	uint64_t opens;
+	uint64_t bytes_served;
+	uint64_t verify_failures;
+	uint64_t cache_hits; /* opens served by a cached descriptor */
 };
 
 struct voltfs {
@@ -45,8 +63,12 @@ struct voltfs {
 	struct voltfs_objects objects;
 	char *mountpoint; /* absolute */
 	bool foreground;
+	bool verify; /* check each object against its name before serving it */
 	struct fuse_session *se;
+	struct voltfs_stats stats;
 };
+
+#define VOLTFS_COUNT(fs, field, n) __atomic_fetch_add(&(fs)->stats.field, (n), __ATOMIC_RELAXED)
 
 /* inode.c: what an inode number stands for. */
 enum voltfs_ino_kind {
@@ -62,7 +84,7 @@ struct voltfs_ino {
 	const struct voltfs_object *obj; /* OBJECT */
 };
 
-int voltfs_objects_init(struct voltfs_objects *t);
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds);
 void voltfs_objects_release(struct voltfs_objects *t);
 
 /* The inode number of node of build l. */
@@ -82,6 +104,23 @@ int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
  */
 int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
 		      const struct voltfs_object **obj, fuse_ino_t *ino);
+
+/* object.c: opening objects through the descriptor cache. */
+
+/*
+ * A descriptor on the object of ino for one open file handle: cached, or
+ * opened (and verified first, unless -o noverify). -EIO for a missing,
+ * changed or corrupt object (logged), -EMFILE when max_fds descriptors are
+ * all in use. Give it back with voltfs_object_close.
+ */
+int voltfs_object_open(struct voltfs *fs, const struct voltfs_object *obj);
+void voltfs_object_close(struct voltfs *fs, const struct voltfs_object *obj);
+
+/* Close every cached descriptor (at unmount). */
+void voltfs_objects_close_all(struct voltfs_objects *t);
+
+/* The record behind an object number, under the table lock (object.c uses it). */
+struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
 
 /* log.c */
 void voltfs_log_init(bool foreground);

@@ -244,3 +244,102 @@ Test(hostile_refs, objects_that_are_not_files)
 	free(cas);
 	free(m);
 }
+
+/* Corrupt (same size) and truncated objects: EIO on that file alone, unless -o noverify. */
+static void corrupt_setup(char *cas, char hex[2][VOLT_HASH_HEX_MAX + 1])
+{
+	char json[1024], name[64], *o, *p;
+	int fd;
+
+	vt_cas_init(cas);
+	vt_put_object(cas, "the right bytes\n", 16, 0444, hex[0]);
+	vt_put_object(cas, "a longer object that gets truncated\n", 36, 0444, hex[1]);
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"x\", \"created_at\": \"2020-01-01T00:00:00Z\", \"objects\": "
+		 "{\"lib/flipped\": \"%s\", \"lib/short\": \"%s\"}}", hex[0], hex[1]);
+	vt_put_ref(cas, "kvm-linux", json, name);
+	o = vt_join(cas, "objects");
+	p = vt_join(o, hex[0]);
+	fd = open(p, O_WRONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1); /* same size, one byte off */
+	close(fd);
+	free(p);
+	p = vt_join(o, hex[1]);
+	cr_assert_eq(truncate(p, 10), 0);
+	free(p);
+	free(o);
+}
+
+Test(hostile_refs, corrupt_objects_are_refused)
+{
+	char hex[2][VOLT_HASH_HEX_MAX + 1], *cas, *m, *p, *log;
+
+	dir = vt_tmpdir();
+	cas = vt_join(dir, "cas");
+	m = vt_join(dir, "mnt");
+	corrupt_setup(cas, hex);
+	vt_mount(&mnt, cas, m, NULL);
+	p = at("kvm-linux/lib/flipped");
+	cr_assert_null(vt_read_file(p, NULL), "a corrupt object was served");
+	cr_assert_eq(errno, EIO);
+	free(p);
+	p = at("kvm-linux/lib/short");
+	cr_assert_null(vt_read_file(p, NULL), "a truncated object was served");
+	cr_assert_eq(errno, EIO);
+	free(p);
+	log = vt_mount_log(&mnt);
+	cr_assert_not_null(strstr(log, "kvm-linux/lib/flipped"), "%s", log);
+	cr_assert_not_null(strstr(log, hex[0]), "%s", log);
+	cr_assert_not_null(strstr(log, "corrupt"), "%s", log);
+	cr_assert_not_null(strstr(log, hex[1]), "%s", log);
+	free(log);
+	cr_assert_eq(vt_unmount(&mnt), 0);
+	/* -o noverify trusts the store: the flipped byte is served as it is. */
+	vt_mount(&mnt, cas, m, "noverify");
+	p = at("kvm-linux/lib/flipped");
+	log = vt_read_file(p, NULL);
+	cr_assert_not_null(log);
+	cr_assert_str_eq(log, "The right bytes\n");
+	free(log);
+	free(p);
+	cr_assert_eq(vt_unmount(&mnt), 0);
+	free(cas);
+	free(m);
+}
+
+Test(hostile_refs, sha256_objects_are_verified)
+{
+	/* SHA-256 of "abc\n", as sha256sum prints it. */
+	static const char sha[] = "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb";
+	char json[1024], name[64], *cas, *m, *p, *o, *body;
+
+	dir = vt_tmpdir();
+	cas = vt_join(dir, "cas");
+	m = vt_join(dir, "mnt");
+	vt_cas_init(cas);
+	o = vt_join(cas, "objects/" "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb");
+	vt_write_file(o, "abc\n", 4, 0444);
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"x\", \"created_at\": \"2020-01-01T00:00:00Z\", \"objects\": "
+		 "{\"lib/a\": \"%s\"}}", sha);
+	vt_put_ref(cas, "kvm-linux", json, name);
+	vt_mount(&mnt, cas, m, NULL);
+	p = at("kvm-linux/lib/a");
+	body = vt_read_file(p, NULL);
+	cr_assert_not_null(body, "a good SHA-256 object was refused: %s", strerror(errno));
+	cr_assert_str_eq(body, "abc\n");
+	free(body);
+	free(p);
+	cr_assert_eq(vt_unmount(&mnt), 0);
+	vt_write_file(o, "abd\n", 4, 0444);
+	vt_mount(&mnt, cas, m, NULL);
+	p = at("kvm-linux/lib/a");
+	cr_assert_null(vt_read_file(p, NULL), "a corrupt SHA-256 object was served");
+	cr_assert_eq(errno, EIO);
+	free(p);
+	cr_assert_eq(vt_unmount(&mnt), 0);
+	free(o);
+	free(cas);
+	free(m);
+}

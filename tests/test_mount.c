@@ -615,3 +615,40 @@ Test(mount, unmount_exits_zero)
 	cr_assert_eq(vt_unmount(&w.mount), 0);
 	world_free(&w);
 }
+
+Test(mount, descriptor_bound)
+{
+	struct world w;
+	const char *files[] = { "lib/libshared.so.1", "firmware/bios-256k.bin", "lib/big.bin" };
+	int fd[3];
+	char *p;
+
+	world_make(&w, "max_fds=2");
+	/* At the bound: two objects open at once. */
+	for (int i = 0; i < 2; i++) {
+		p = mpath(&w, "kvm-linux", files[i]);
+		fd[i] = open(p, O_RDONLY);
+		cr_assert(fd[i] >= 0, "%s: %s", p, strerror(errno));
+		free(p);
+	}
+	/* Past it: a third object, while both are in use, is refused... */
+	p = mpath(&w, "kvm-linux", files[2]);
+	cr_assert_eq(open(p, O_RDONLY), -1);
+	cr_assert_eq(errno, EMFILE, "%s", strerror(errno));
+	/* ...a second handle on an open object shares its descriptor... */
+	free(p);
+	p = mpath(&w, "emulate-x86", files[0]);
+	fd[2] = open(p, O_RDONLY);
+	cr_assert(fd[2] >= 0, "%s", strerror(errno));
+	close(fd[2]);
+	free(p);
+	/* ...and once one is closed, its idle descriptor makes room. */
+	close(fd[0]);
+	p = mpath(&w, "kvm-linux", files[2]);
+	fd[2] = open(p, O_RDONLY);
+	cr_assert(fd[2] >= 0, "%s", strerror(errno));
+	close(fd[2]);
+	close(fd[1]);
+	free(p);
+	world_free(&w);
+}
