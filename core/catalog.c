@@ -19,9 +19,15 @@
 
 struct slot {
 	pthread_mutex_t lock;
-	const struct volt_loaded *current;
-	bool failed;                  /* no usable ref at failed_mtime */
-	struct timespec failed_mtime; /* refs/ mtime when it failed */
+	const struct volt_loaded *current; /* NULL while no usable ref */
+	bool evaluated;                    /* current was chosen at gen and mtime: */
+	uint64_t gen;
+	struct timespec mtime;
+};
+
+struct pin {
+	char ref[VOLT_REF_NAME_MAX];
+	const struct volt_loaded *l;
 };
 
 struct volt_catalog {
@@ -29,8 +35,11 @@ struct volt_catalog {
 	struct volt_catalog_opts o;
 	char *mountpoint;
 	struct slot slots[VOLT_PROFILE_COUNT];
-	pthread_mutex_t lock; /* serials and the unknown-name scan */
+	pthread_mutex_t lock; /* serials, pins and the unknown-name scan */
+	uint64_t gen;         /* bumped by volt_catalog_invalidate */
 	uint32_t next_serial;
+	struct pin *pins;
+	size_t n_pins;
 	struct timespec scanned_mtime;
 	bool scanned;
 	struct volt_loaded **chunks[MAX_CHUNKS];
@@ -84,6 +93,7 @@ void volt_catalog_free(struct volt_catalog *c)
 	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
 		pthread_mutex_destroy(&c->slots[i].lock);
 	pthread_mutex_destroy(&c->lock);
+	free(c->pins);
 	free(c->mountpoint);
 	free(c);
 }
@@ -158,39 +168,39 @@ static void report(struct volt_catalog *c, const struct volt_diag *d)
 		c->o.report(c->o.report_ctx, d);
 }
 
-static int load(struct volt_catalog *c, enum volt_profile p, struct volt_loaded **out)
+/* Make a build of m (from ref) under the folder name dirname, and publish it. */
+static int build_loaded(struct volt_catalog *c, enum volt_profile p, const struct volt_manifest *m,
+			const struct volt_ref *ref, const char *dirname, struct volt_loaded **out)
 {
 	struct volt_render_input in = c->o.render;
-	struct volt_manifest m;
 	struct volt_loaded *l;
 	struct volt_diag d;
 	char dir[4096];
 	int ret;
 
-	memset(&m, 0, sizeof(m));
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	l->profile = p;
-	ret = volt_refs_load_best(c->cas, p, &m, &l->ref, c->o.report, c->o.report_ctx);
-	if (ret < 0)
-		goto fail;
+	l->ref = *ref;
+	l->pinned = strchr(dirname, '@') != NULL;
+	snprintf(l->dirname, sizeof(l->dirname), "%s", dirname);
 	volt_diag_clear(&d);
-	snprintf(d.file, sizeof(d.file), "%s", l->ref.name);
-	ret = volt_tree_build(&l->tree, &m, &d);
+	snprintf(d.file, sizeof(d.file), "%s", ref->name);
+	ret = volt_tree_build(&l->tree, m, &d);
 	if (ret < 0) {
 		report(c, &d);
 		goto fail;
 	}
-	l->created = m.created;
-	l->total_bytes = m.total_bytes;
-	volt_manifest_count_files(&m, &l->counts);
+	l->created = m->created;
+	l->total_bytes = m->total_bytes;
+	volt_manifest_count_files(m, &l->counts);
 	ret = -ENOMEM;
-	if ((m.arch && !(l->arch = strdup(m.arch))) ||
-	    (m.qemu_version && !(l->qemu_version = strdup(m.qemu_version))))
+	if ((m->arch && !(l->arch = strdup(m->arch))) ||
+	    (m->qemu_version && !(l->qemu_version = strdup(m->qemu_version))))
 		goto fail;
 	snprintf(dir, sizeof(dir), "%s/%s", strcmp(c->mountpoint, "/") ? c->mountpoint : "",
-		 volt_profile_name(p));
+		 dirname);
 	in.profile = p;
 	in.name = volt_profile_name(p);
 	in.arch = l->arch;
@@ -206,50 +216,143 @@ static int load(struct volt_catalog *c, enum volt_profile p, struct volt_loaded 
 	ret = publish(c, l);
 	if (ret < 0)
 		goto fail;
-	volt_manifest_release(&m);
 	*out = l;
 	return 0;
 fail:
-	volt_manifest_release(&m);
 	loaded_free(l);
+	return ret;
+}
+
+/* Choose the ref that serves s's profile now (under s->lock). */
+static int choose(struct volt_catalog *c, enum volt_profile p, struct slot *s)
+{
+	struct volt_loaded *l = NULL;
+	struct volt_manifest m;
+	struct volt_ref ref;
+	int ret;
+
+	ret = volt_refs_load_best(c->cas, p, &m, &ref, c->o.report, c->o.report_ctx);
+	if (ret < 0) {
+		__atomic_store_n(&s->current, NULL, __ATOMIC_RELEASE);
+		return ret;
+	}
+	/* A ref's name holds the hash of its bytes: same name, same build. */
+	if (s->current && strcmp(s->current->ref.name, ref.name) == 0) {
+		volt_manifest_release(&m);
+		return 0;
+	}
+	ret = build_loaded(c, p, &m, &ref, volt_profile_name(p), &l);
+	volt_manifest_release(&m);
+	if (ret == 0)
+		__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
 	return ret;
 }
 
 int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct volt_loaded **out)
 {
-	struct slot *s;
-	struct volt_loaded *l = NULL;
 	struct timespec mtime;
+	uint64_t gen;
+	struct slot *s;
 	int ret;
 
 	if (!volt_profile_name(p))
 		return -EINVAL;
 	s = &c->slots[p];
-	*out = __atomic_load_n(&s->current, __ATOMIC_ACQUIRE);
-	if (*out)
-		return 0;
 	ret = volt_catalog_refs_mtime(c, &mtime);
 	if (ret < 0)
 		return ret;
+	gen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
 	scan_names(c, &mtime);
 	pthread_mutex_lock(&s->lock);
-	if (s->current) {
-		*out = s->current;
-		ret = 0;
-	} else if (s->failed && same_time(&s->failed_mtime, &mtime)) {
-		ret = -ENOENT; /* nothing changed since the last try */
-	} else {
-		ret = load(c, p, &l);
-		if (ret == 0) {
-			__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
-			*out = l;
-		} else {
-			s->failed = true;
-			s->failed_mtime = mtime;
+	if (!s->evaluated || s->gen != gen || !same_time(&s->mtime, &mtime)) {
+		ret = choose(c, p, s);
+		/* Out of memory is not an answer about refs/: try again next time. */
+		s->evaluated = ret != -ENOMEM;
+		s->gen = gen;
+		s->mtime = mtime;
+	}
+	*out = s->current;
+	pthread_mutex_unlock(&s->lock);
+	if (!*out)
+		return ret == -ENOMEM ? ret : -ENOENT;
+	return 0;
+}
+
+int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const char *id,
+			    const struct volt_loaded **out)
+{
+	struct volt_loaded *l = NULL;
+	struct volt_manifest m;
+	struct volt_ref ref = { .profile = p };
+	struct volt_diag d;
+	char dirname[VOLT_REF_NAME_MAX];
+	struct pin *pins;
+	int ret;
+
+	if (!volt_profile_name(p) || strlen(id) != VOLT_REF_ID_LEN)
+		return -EINVAL;
+	snprintf(ref.name, sizeof(ref.name), "%s-%s.json", volt_profile_name(p), id);
+	snprintf(ref.id, sizeof(ref.id), "%s", id);
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_pins; i++) {
+		if (strcmp(c->pins[i].ref, ref.name) == 0) {
+			*out = c->pins[i].l;
+			pthread_mutex_unlock(&c->lock);
+			return 0;
 		}
 	}
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	pthread_mutex_unlock(&c->lock);
+	ret = volt_manifest_load(&m, c->cas->refs_fd, ref.name, id, &d);
+	if (ret < 0) {
+		if (ret != -ENOENT)
+			report(c, &d);
+		return ret == -ENOENT || ret == -EBADMSG || ret == -EINVAL || ret == -EFBIG ? -ENOENT
+											    : ret;
+	}
+	snprintf(dirname, sizeof(dirname), "%s@%s", volt_profile_name(p), id);
+	ret = build_loaded(c, p, &m, &ref, dirname, &l);
+	volt_manifest_release(&m);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_pins; i++) {
+		if (strcmp(c->pins[i].ref, ref.name) == 0) {
+			/* Loaded twice at once: serve the first, the other stays unused. */
+			*out = c->pins[i].l;
+			pthread_mutex_unlock(&c->lock);
+			return 0;
+		}
+	}
+	pins = realloc(c->pins, (c->n_pins + 1) * sizeof(*pins));
+	if (!pins) {
+		pthread_mutex_unlock(&c->lock);
+		return -ENOMEM;
+	}
+	c->pins = pins;
+	snprintf(pins[c->n_pins].ref, sizeof(pins[c->n_pins].ref), "%s", ref.name);
+	pins[c->n_pins].l = l;
+	c->n_pins++;
+	pthread_mutex_unlock(&c->lock);
+	*out = l;
+	return 0;
+}
+
+void volt_catalog_invalidate(struct volt_catalog *c)
+{
+	__atomic_fetch_add(&c->gen, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&c->lock);
+	c->scanned = false;
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint32_t volt_catalog_loads(struct volt_catalog *c)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->next_serial - 1;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_t serial)

@@ -171,7 +171,7 @@ static void log_missing(struct voltfs *fs, const struct volt_loaded *l, uint32_t
 		strcpy(path, "?");
 	volt_hash_format(h, hex);
 	(void)fs;
-	voltfs_log(LOG_ERR, "%s: %s: object %s %s", volt_profile_name(l->profile), path, hex,
+	voltfs_log(LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
 		   err == -ENOENT ? "is missing" : err == -EIO ? "is not a regular file"
 							   : strerror(-err));
 }
@@ -273,7 +273,7 @@ void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, cha
 		snprintf(buf, size, "?");
 		return;
 	}
-	n = (size_t)snprintf(buf, size, "%s/", volt_profile_name(l->profile));
+	n = (size_t)snprintf(buf, size, "%s/", l->dirname);
 	if (n >= size || volt_tree_path(l->tree, obj->node, buf + n, size - n) < 0)
-		snprintf(buf, size, "%s/?", volt_profile_name(l->profile));
+		snprintf(buf, size, "%s/?", l->dirname);
 }

@@ -158,7 +158,7 @@ int main(int argc, char *argv[])
 	struct volt_catalog_opts copts = { 0 };
 	struct options o = { .max_fds = 1024 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
-	char mnt[PATH_MAX], cas[PATH_MAX];
+	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
 	int ret, status = 1;
 	bool mounted = false, objects = false;
 
@@ -233,8 +233,15 @@ int main(int argc, char *argv[])
 	voltfs_log_init(cmd.foreground);
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
+	/* After daemonizing: the thread must live in the process that serves. */
+	snprintf(refs, sizeof(refs), "%s/refs", cas);
+	ret = voltfs_watch_start(&fs, refs);
+	if (ret < 0)
+		voltfs_log(LOG_WARNING, "cannot watch %s (%s): ref changes show within %d s",
+			   refs, strerror(-ret), 1);
 	voltfs_log(LOG_INFO, "serving %s at %s", cas, mnt);
 	ret = run(fs.se, &cmd);
+	voltfs_watch_stop(&fs);
 	/* A signal (SIGTERM, SIGINT) is the normal way to stop: unmount and exit 0. */
 	status = ret < 0 ? 1 : 0;
 	if (ret < 0)

@@ -77,16 +77,27 @@ static int attr_of_root(struct voltfs *fs, struct stat *st)
 	return 0;
 }
 
+/* "<profile>" follows the newest ref; "<profile>@<id>" is pinned to ref <profile>-<id>.json. */
 static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fuse_entry_param *e)
 {
-	enum volt_profile p = volt_profile_from_name(name, strlen(name));
+	const char *at = strchr(name, '@');
+	enum volt_profile p = volt_profile_from_name(name, at ? (size_t)(at - name) : strlen(name));
 	const struct volt_loaded *l;
 	int ret;
 
 	e->entry_timeout = ROOT_TIMEOUT;
 	if (p == VOLT_PROFILE_INVALID)
 		return -ENOENT;
-	ret = volt_catalog_get(fs->catalog, p, &l);
+	if (at) {
+		if (strlen(at + 1) != VOLT_REF_ID_LEN ||
+		    strspn(at + 1, "0123456789abcdef") != VOLT_REF_ID_LEN)
+			return -ENOENT;
+		ret = volt_catalog_get_pinned(fs->catalog, p, at + 1, &l);
+		/* A pinned build never changes: the kernel may keep it. */
+		e->entry_timeout = ret == 0 ? TREE_TIMEOUT : ROOT_TIMEOUT;
+	} else {
+		ret = volt_catalog_get(fs->catalog, p, &l);
+	}
 	if (ret < 0)
 		return ret == -ENOENT ? ret : -EIO;
 	e->ino = voltfs_ino_of_node(l, VOLT_TREE_ROOT);
@@ -315,7 +326,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 
 			if (volt_catalog_get(fs->catalog, (enum volt_profile)p, &l) < 0)
 				continue;
-			if (!dirbuf_add(b, volt_profile_name(l->profile),
+			if (!dirbuf_add(b, l->dirname,
 					voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR, p + 3))
 				break;
 		}

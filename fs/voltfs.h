@@ -57,6 +57,13 @@ struct voltfs_stats {
 	uint64_t cache_hits; /* opens served by a cached descriptor */
 };
 
+struct voltfs_watch {
+	int ifd;     /* inotify on refs/ */
+	int stop[2]; /* a pipe that tells the thread to end */
+	pthread_t thread;
+	bool running;
+};
+
 struct voltfs {
 	struct volt_cas cas;
 	struct volt_catalog *catalog;
@@ -66,6 +73,7 @@ struct voltfs {
 	bool verify; /* check each object against its name before serving it */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
+	struct voltfs_watch watch;
 };
 
 #define VOLTFS_COUNT(fs, field, n) __atomic_fetch_add(&(fs)->stats.field, (n), __ATOMIC_RELAXED)
@@ -121,6 +129,10 @@ void voltfs_objects_close_all(struct voltfs_objects *t);
 
 /* The record behind an object number, under the table lock (object.c uses it). */
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
+
+/* watch.c: live updates of refs/. */
+int voltfs_watch_start(struct voltfs *fs, const char *refs_dir);
+void voltfs_watch_stop(struct voltfs *fs);
 
 /* log.c */
 void voltfs_log_init(bool foreground);

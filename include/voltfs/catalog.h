@@ -22,6 +22,8 @@ struct volt_catalog;
 /* One loaded build of a profile. Immutable once published. */
 struct volt_loaded {
 	enum volt_profile profile;
+	char dirname[VOLT_REF_NAME_MAX]; /* its folder at the root: "<profile>" or "<profile>@<id>" */
+	bool pinned;
 	uint32_t serial;          /* 1, 2, ...: unique per load in this catalog */
 	struct volt_ref ref;      /* the ref it came from */
 	struct timespec created;  /* created_at: mtime of folders and synthetic files */
@@ -47,10 +49,26 @@ int volt_catalog_new(struct volt_catalog **out, const struct volt_cas *cas,
 void volt_catalog_free(struct volt_catalog *c);
 
 /*
- * The loaded build serving p, loading it on first call. -ENOENT when p has
- * no usable ref (tried again only once refs/ changes), or -errno.
+ * The loaded build serving p: its newest valid ref, loaded on first call and
+ * chosen again whenever refs/ has changed since (its mtime, or
+ * volt_catalog_invalidate). -ENOENT when p has no usable ref, or -errno.
+ * A build that stops serving stays loaded: its nodes and pointers stay valid.
  */
 int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct volt_loaded **out);
+
+/*
+ * The pinned build of ref <p>-<id>.json, served as "<p>@<id>": its synthetic
+ * files name that folder. Loaded once and kept, even if the ref goes away.
+ * -ENOENT if the ref does not exist or is refused (reported), or -errno.
+ */
+int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const char *id,
+			    const struct volt_loaded **out);
+
+/* Say that refs/ changed (from inotify): the next get chooses again. Thread-safe. */
+void volt_catalog_invalidate(struct volt_catalog *c);
+
+/* Builds loaded so far (current, older and pinned). */
+uint32_t volt_catalog_loads(struct volt_catalog *c);
 
 /* The load with this serial, or NULL. Lock-free after the load. */
 const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_t serial);
