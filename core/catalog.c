@@ -78,6 +78,7 @@ static void loaded_free(struct volt_loaded *l)
 		free(l->synth[i].buf);
 	free(l->arch);
 	free(l->qemu_version);
+	free(l->meta);
 	free(l);
 }
 
@@ -168,6 +169,52 @@ static void report(struct volt_catalog *c, const struct volt_diag *d)
 		c->o.report(c->o.report_ctx, d);
 }
 
+/* Keep the manifest's own fields, for whoever wants to show them (xattrs). */
+static int keep_meta(struct volt_loaded *l, const struct volt_manifest *m)
+{
+	char total[32];
+	const char *kv[][2] = {
+		{ "name", m->name },
+		{ "created_at", m->created_at },
+		{ "profile", m->profile },
+		{ "qemu_version", m->qemu_version },
+		{ "build_date", m->build_date },
+		{ "build_host", m->build_host },
+		{ "arch", m->arch },
+		{ "total_bytes", m->total_bytes ? total : NULL },
+	};
+	size_t len = 0;
+	char *p;
+
+	snprintf(total, sizeof(total), "%lld", (long long)m->total_bytes);
+	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++)
+		if (kv[i][1])
+			len += strlen(kv[i][0]) + strlen(kv[i][1]) + 2;
+	p = l->meta = malloc(len + 1);
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(kv) / sizeof(*kv); i++) {
+		if (!kv[i][1])
+			continue;
+		p = stpcpy(p, kv[i][0]) + 1;
+		p = stpcpy(p, kv[i][1]) + 1;
+	}
+	l->meta_len = len;
+	return 0;
+}
+
+const char *volt_loaded_meta(const struct volt_loaded *l, const char *key)
+{
+	for (const char *p = l->meta; p < l->meta + l->meta_len;) {
+		const char *value = p + strlen(p) + 1;
+
+		if (strcmp(p, key) == 0)
+			return value;
+		p = value + strlen(value) + 1;
+	}
+	return NULL;
+}
+
 /* Make a build of m (from ref) under the folder name dirname, and publish it. */
 static int build_loaded(struct volt_catalog *c, enum volt_profile p, const struct volt_manifest *m,
 			const struct volt_ref *ref, const char *dirname, struct volt_loaded **out)
@@ -197,7 +244,8 @@ static int build_loaded(struct volt_catalog *c, enum volt_profile p, const struc
 	volt_manifest_count_files(m, &l->counts);
 	ret = -ENOMEM;
 	if ((m->arch && !(l->arch = strdup(m->arch))) ||
-	    (m->qemu_version && !(l->qemu_version = strdup(m->qemu_version))))
+	    (m->qemu_version && !(l->qemu_version = strdup(m->qemu_version))) ||
+	    keep_meta(l, m) < 0)
 		goto fail;
 	snprintf(dir, sizeof(dir), "%s/%s", strcmp(c->mountpoint, "/") ? c->mountpoint : "",
 		 dirname);

@@ -4,7 +4,8 @@
  *
  * Three spaces, told apart by the number alone:
  *   1                        the mount root
- *   2 + record (< 2^32)      a CAS object, whichever profile or build names it
+ *   2 + record (< 2^32 - 1)  a CAS object, whichever profile or build names it
+ *   2^32 - 1                 the "default" link at the root
  *   serial << 32 | node      node of the build loaded with that serial
  *                            (folders and synthetic files; serial >= 1)
  * Objects get the small numbers: they are what tools compare (du, tar, cp -a).
@@ -24,7 +25,7 @@
 #include "voltfs.h"
 
 #define OBJ_BASE 2u
-#define OBJ_MAX (UINT32_MAX - OBJ_BASE)
+#define OBJ_MAX (UINT32_MAX - OBJ_BASE - 1) /* UINT32_MAX is "default" */
 #define CHUNK_BITS 12
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 
@@ -139,6 +140,10 @@ int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
 	memset(out, 0, sizeof(*out));
 	if (ino == FUSE_ROOT_ID) {
 		out->kind = VOLTFS_INO_ROOT;
+		return 0;
+	}
+	if (ino == VOLTFS_DEFAULT_INO) {
+		out->kind = VOLTFS_INO_DEFAULT;
 		return 0;
 	}
 	if (ino >> 32 == 0) {

@@ -6,15 +6,32 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "voltfs.h"
 
 static bool to_stderr = true;
+static int max_prio = LOG_INFO;
 
-void voltfs_log_init(bool foreground)
+int voltfs_log_level(const char *name)
+{
+	static const struct {
+		const char *name;
+		int prio;
+	} levels[] = { { "error", LOG_ERR }, { "warning", LOG_WARNING }, { "info", LOG_INFO },
+		       { "debug", LOG_DEBUG } };
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(*levels); i++)
+		if (strcmp(name, levels[i].name) == 0)
+			return levels[i].prio;
+	return -1;
+}
+
+void voltfs_log_init(bool foreground, int level)
 {
 	to_stderr = foreground;
+	max_prio = level;
 	if (!foreground)
 		openlog("voltfs", LOG_PID, LOG_DAEMON);
 }
@@ -25,6 +42,8 @@ void voltfs_log(int prio, const char *fmt, ...)
 	size_t j = 0;
 	va_list ap;
 
+	if (prio > max_prio)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);

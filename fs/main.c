@@ -21,6 +21,7 @@ struct options {
 	char *rootfs;
 	char *kernel;
 	int noverify;
+	char *loglevel;
 	unsigned int max_fds;
 	int help;
 	int version;
@@ -35,6 +36,7 @@ static const struct fuse_opt option_spec[] = {
 	{ "rootfs=%s", offsetof(struct options, rootfs), 0 },
 	{ "kernel=%s", offsetof(struct options, kernel), 0 },
 	{ "noverify", offsetof(struct options, noverify), 1 },
+	{ "loglevel=%s", offsetof(struct options, loglevel), 0 },
 	{ "max_fds=%u", offsetof(struct options, max_fds), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -81,6 +83,8 @@ static void usage(FILE *to)
 		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
 		"    -o noverify            serve objects without checking them against their names\n"
 		"    -o max_fds=N           object descriptors kept open at most (default 1024)\n"
+		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
+		"                           the foreground, else syslog\n"
 		"    -h, --help             this text\n"
 		"    -V, --version          the version\n"
 		"\n");
@@ -159,7 +163,7 @@ int main(int argc, char *argv[])
 	struct options o = { .max_fds = 1024 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
-	int ret, status = 1;
+	int ret, level, status = 1;
 	bool mounted = false, objects = false;
 
 	if (fuse_opt_parse(&args, &o, option_spec, option_proc) < 0)
@@ -203,6 +207,11 @@ int main(int argc, char *argv[])
 	fs.mountpoint = mnt;
 	fs.foreground = cmd.foreground;
 	fs.verify = !o.noverify;
+	level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
+	if (level < 0) {
+		fprintf(stderr, "voltfs: loglevel must be error, warning, info or debug\n");
+		goto out_cas;
+	}
 	if (o.max_fds < 1 || o.max_fds > max_fds_limit()) {
 		fprintf(stderr, "voltfs: max_fds must be between 1 and %u (RLIMIT_NOFILE)\n",
 			max_fds_limit());
@@ -230,7 +239,7 @@ int main(int argc, char *argv[])
 	if (fuse_session_mount(fs.se, mnt) != 0)
 		goto out_signals;
 	mounted = true;
-	voltfs_log_init(cmd.foreground);
+	voltfs_log_init(cmd.foreground, level);
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
 	/* After daemonizing: the thread must live in the process that serves. */
@@ -262,6 +271,7 @@ out_args:
 	free(o.cas);
 	free(o.rootfs);
 	free(o.kernel);
+	free(o.loglevel);
 	fuse_opt_free_args(&args);
 	return status;
 }

@@ -78,6 +78,50 @@ static int attr_of_root(struct voltfs *fs, struct stat *st)
 }
 
 /* "<profile>" follows the newest ref; "<profile>@<id>" is pinned to ref <profile>-<id>.json. */
+/*
+ * SelectProfile's choice for a workload that says nothing, among the
+ * profiles present: KVM profiles only where /dev/kvm is, as KVMAvailable
+ * decides. NULL when none is present.
+ */
+static const char *default_target(struct voltfs *fs)
+{
+	static const enum volt_profile with_kvm[] = { VOLT_PROFILE_KVM_LINUX, VOLT_PROFILE_KVM_UEFI,
+						      VOLT_PROFILE_EMULATE_X86,
+						      VOLT_PROFILE_EMULATE_FOREIGN };
+	static const enum volt_profile without[] = { VOLT_PROFILE_EMULATE_X86,
+						     VOLT_PROFILE_EMULATE_FOREIGN };
+	bool kvm = volt_kvm_available();
+	enum volt_profile first = volt_profile_select(NULL, NULL, NULL, kvm);
+	const enum volt_profile *order = kvm ? with_kvm : without;
+	size_t n = kvm ? 4 : 2;
+	const struct volt_loaded *l;
+
+	if (volt_catalog_get(fs->catalog, first, &l) == 0)
+		return volt_profile_name(first);
+	for (size_t i = 0; i < n; i++)
+		if (volt_catalog_get(fs->catalog, order[i], &l) == 0)
+			return volt_profile_name(order[i]);
+	return NULL;
+}
+
+static int attr_of_default(struct voltfs *fs, struct stat *st)
+{
+	const char *target = default_target(fs);
+	int ret;
+
+	if (!target)
+		return -ENOENT;
+	ret = attr_of_root(fs, st);
+	if (ret < 0)
+		return ret;
+	st->st_ino = VOLTFS_DEFAULT_INO;
+	st->st_mode = S_IFLNK | 0777;
+	st->st_nlink = 1;
+	st->st_size = (off_t)strlen(target);
+	st->st_blocks = 0;
+	return 0;
+}
+
 static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fuse_entry_param *e)
 {
 	const char *at = strchr(name, '@');
@@ -86,6 +130,11 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 	int ret;
 
 	e->entry_timeout = ROOT_TIMEOUT;
+	if (strcmp(name, "default") == 0) {
+		e->ino = VOLTFS_DEFAULT_INO;
+		e->attr_timeout = ROOT_TIMEOUT;
+		return attr_of_default(fs, &e->attr);
+	}
 	if (p == VOLT_PROFILE_INVALID)
 		return -ENOENT;
 	if (at) {
@@ -175,6 +224,9 @@ static int voltfs_do_getattr(struct voltfs *fs, fuse_ino_t ino, struct stat *st,
 	case VOLTFS_INO_OBJECT:
 		attr_of_object(in.obj, ino, st);
 		return 0;
+	case VOLTFS_INO_DEFAULT:
+		*timeout = ROOT_TIMEOUT;
+		return attr_of_default(fs, st);
 	}
 	return -EIO;
 }
@@ -206,6 +258,8 @@ static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_in
 	if (in.kind == VOLTFS_INO_ROOT ||
 	    (in.kind == VOLTFS_INO_NODE && volt_tree_kind(in.l->tree, in.node) == VOLT_NODE_DIR))
 		return -EISDIR;
+	if (in.kind == VOLTFS_INO_DEFAULT)
+		return -ELOOP;
 	/* Contents never change for this inode: keep the page cache across opens. */
 	fi->keep_cache = 1;
 	if (in.kind == VOLTFS_INO_NODE) {
@@ -275,7 +329,7 @@ static void voltfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 	struct voltfs_ino in;
 	int ret = voltfs_ino_decode(fs_of(req), ino, &in);
 
-	if (ret == 0 && (in.kind == VOLTFS_INO_OBJECT ||
+	if (ret == 0 && (in.kind == VOLTFS_INO_OBJECT || in.kind == VOLTFS_INO_DEFAULT ||
 			 (in.kind == VOLTFS_INO_NODE &&
 			  volt_tree_kind(in.l->tree, in.node) != VOLT_NODE_DIR)))
 		ret = -ENOTDIR;
@@ -328,8 +382,10 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 				continue;
 			if (!dirbuf_add(b, l->dirname,
 					voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR, p + 3))
-				break;
+				return 0;
 		}
+		if (off <= VOLT_PROFILE_COUNT + 2 && default_target(fs))
+			dirbuf_add(b, "default", VOLTFS_DEFAULT_INO, S_IFLNK, VOLT_PROFILE_COUNT + 3);
 		return 0;
 	}
 	volt_tree_children(in.l->tree, in.node, &first, &count);
@@ -368,6 +424,46 @@ static void voltfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 	else
 		fuse_reply_buf(req, b.buf, b.used);
 	free(b.buf);
+}
+
+static void voltfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const char *target = ino == VOLTFS_DEFAULT_INO ? default_target(fs_of(req)) : NULL;
+
+	if (target)
+		fuse_reply_readlink(req, target);
+	else
+		fuse_reply_err(req, ino == VOLTFS_DEFAULT_INO ? ENOENT : EINVAL);
+}
+
+static void voltfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char buf[4096];
+	int ret = voltfs_do_getxattr(fs_of(req), ino, name, buf, sizeof(buf));
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)ret);
+	else if ((size_t)ret > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+}
+
+static void voltfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char buf[4096];
+	int ret = voltfs_do_listxattr(fs_of(req), ino, buf, sizeof(buf));
+
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)ret);
+	else if ((size_t)ret > size || (size_t)ret > sizeof(buf))
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
 }
 
 static void voltfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -490,6 +586,9 @@ const struct fuse_lowlevel_ops voltfs_ops = {
 	.opendir = voltfs_op_opendir,
 	.readdir = voltfs_op_readdir,
 	.statfs = voltfs_op_statfs,
+	.readlink = voltfs_op_readlink,
+	.getxattr = voltfs_op_getxattr,
+	.listxattr = voltfs_op_listxattr,
 	.setattr = voltfs_op_setattr,
 	.mknod = voltfs_op_mknod,
 	.mkdir = voltfs_op_mkdir,

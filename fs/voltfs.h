@@ -83,7 +83,10 @@ enum voltfs_ino_kind {
 	VOLTFS_INO_ROOT,
 	VOLTFS_INO_NODE,   /* a folder or synthetic file of one loaded build */
 	VOLTFS_INO_OBJECT, /* a CAS object, in every profile and build alike */
+	VOLTFS_INO_DEFAULT, /* the "default" link at the root */
 };
+
+#define VOLTFS_DEFAULT_INO ((fuse_ino_t)UINT32_MAX)
 
 struct voltfs_ino {
 	enum voltfs_ino_kind kind;
@@ -130,12 +133,21 @@ void voltfs_objects_close_all(struct voltfs_objects *t);
 /* The record behind an object number, under the table lock (object.c uses it). */
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
 
+/* xattr.c: values into buf (at least 1 KiB): a length, -ENODATA, or -errno. */
+int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf,
+		       size_t size);
+/* All names, NUL-separated, into buf when they fit: their total length. */
+int voltfs_do_listxattr(struct voltfs *fs, fuse_ino_t ino, char *buf, size_t size);
+
 /* watch.c: live updates of refs/. */
 int voltfs_watch_start(struct voltfs *fs, const char *refs_dir);
 void voltfs_watch_stop(struct voltfs *fs);
 
 /* log.c */
-void voltfs_log_init(bool foreground);
+/* syslog priority of "error", "warning", "info" or "debug"; -1 for anything else. */
+int voltfs_log_level(const char *name);
+/* Where lines go (stderr in the foreground, else syslog) and the least urgent one kept. */
+void voltfs_log_init(bool foreground, int level);
 void voltfs_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void voltfs_log_report(void *ctx, const struct volt_diag *d);
 /* The path of an object for log lines: "<profile>/<path>". */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -192,7 +193,8 @@ Test(mount, listings)
 	char *p;
 
 	world_make(&w, NULL);
-	cr_assert_eq(count_entries(w.mnt, "kvm-linux"), 2);
+	/* kvm-linux, emulate-x86 and the default link */
+	cr_assert_eq(count_entries(w.mnt, "kvm-linux"), 3);
 	p = mpath(&w, "kvm-linux", NULL);
 	/* bin lib firmware args env unit share */
 	cr_assert_eq(count_entries(p, "unit"), 7);
@@ -650,5 +652,87 @@ Test(mount, descriptor_bound)
 	close(fd[2]);
 	close(fd[1]);
 	free(p);
+	world_free(&w);
+}
+
+Test(mount, default_link)
+{
+	struct world w;
+	char target[64], *p;
+	ssize_t n;
+	const char *want = volt_profile_name(volt_profile_select(NULL, NULL, NULL,
+								 volt_kvm_available()));
+
+	world_make(&w, NULL);
+	p = vt_join(w.mnt, "default");
+	n = readlink(p, target, sizeof(target) - 1);
+	cr_assert(n > 0, "readlink: %s", strerror(errno));
+	target[n] = '\0';
+	/* Both profiles SelectProfile can pick for an unspecified workload are present. */
+	cr_assert_str_eq(target, want);
+	free(p);
+	p = vt_join(w.mnt, "default/bin/qemu-system-x86_64");
+	cr_assert_eq(access(p, X_OK), 0);
+	free(p);
+	world_free(&w);
+}
+
+static char *xattr(const char *path, const char *name)
+{
+	char buf[4096];
+	ssize_t n = getxattr(path, name, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+Test(mount, extended_attributes)
+{
+	struct world w;
+	const struct volt_manifest_entry *e;
+	char hex[VOLT_HASH_HEX_MAX + 1], names[4096], *p, *v;
+	ssize_t n;
+
+	world_make(&w, NULL);
+	e = volt_manifest_find(&w.m[0], "lib/libshared.so.1");
+	volt_hash_format(&e->hash, hex);
+	p = mpath(&w, "emulate-x86", "lib/libshared.so.1");
+	v = xattr(p, "user.volt.hash");
+	cr_assert_not_null(v, "user.volt.hash: %s", strerror(errno));
+	cr_assert_str_eq(v, hex);
+	free(v);
+	free(p);
+
+	p = mpath(&w, "emulate-x86", NULL);
+	v = xattr(p, "user.volt.ref");
+	cr_assert_str_eq(v, w.ref[1]);
+	free(v);
+	v = xattr(p, "user.volt.created_at");
+	cr_assert_str_eq(v, w.m[1].created_at);
+	free(v);
+	v = xattr(p, "user.volt.arch");
+	cr_assert_str_eq(v, "x86_64");
+	free(v);
+	n = listxattr(p, names, sizeof(names));
+	cr_assert(n > 0);
+	cr_assert(memmem(names, (size_t)n, "user.volt.ref", 14) != NULL);
+	cr_assert(memmem(names, (size_t)n, "user.volt.build_host", 21) != NULL);
+	free(p);
+
+	p = mpath(&w, "kvm-linux", "bin");
+	cr_assert_null(xattr(p, "user.volt.ref"));
+	cr_assert_eq(errno, ENODATA);
+	free(p);
+
+	v = xattr(w.mnt, "user.volt.version");
+	cr_assert_not_null(v);
+	free(v);
+	v = xattr(w.mnt, "user.volt.stats");
+	cr_assert_not_null(v);
+	cr_assert_not_null(strstr(v, "lookups "), "%s", v);
+	cr_assert_not_null(strstr(v, "manifests_loaded 2\n"), "%s", v);
+	free(v);
 	world_free(&w);
 }

@@ -33,7 +33,13 @@ struct volt_loaded {
 	int64_t total_bytes;
 	char *arch;               /* manifest's, or NULL */
 	char *qemu_version;       /* manifest's, or NULL */
+	/* The manifest's fields as "key=value" pairs (name, created_at, optional ones). */
+	char *meta;               /* NUL-separated "key\0value\0" pairs */
+	size_t meta_len;
 };
+
+/* The value of manifest field key of l, or NULL. */
+const char *volt_loaded_meta(const struct volt_loaded *l, const char *key);
 
 /* Render settings shared by every profile: profile, name, arch and profile_dir are ignored. */
 struct volt_catalog_opts {

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Extended attributes, as CernVM-FS offers them: facts about what is served,
+ * read-only. An object is one inode in every profile, so a file carries only
+ * what is true of its object (user.volt.hash); facts of a build belong to its
+ * folder, and the daemon's own to the root.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "voltfs.h"
+
+#define PREFIX "user.volt."
+
+/* The names of ino's attributes, NUL-separated, into buf; their total length. */
+static size_t names_of(struct voltfs *fs, const struct voltfs_ino *in, char *buf, size_t size)
+{
+	size_t len = 0;
+
+#define ADD(name)                                                                  \
+	do {                                                                       \
+		size_t n = strlen(name) + 1;                                       \
+		if (len + n <= size)                                               \
+			memcpy(buf + len, name, n);                                \
+		len += n;                                                          \
+	} while (0)
+
+	(void)fs;
+	switch (in->kind) {
+	case VOLTFS_INO_ROOT:
+		ADD(PREFIX "stats");
+		ADD(PREFIX "version");
+		break;
+	case VOLTFS_INO_OBJECT:
+		ADD(PREFIX "hash");
+		break;
+	case VOLTFS_INO_NODE:
+		if (in->node != VOLT_TREE_ROOT)
+			break;
+		ADD(PREFIX "ref");
+		for (const char *p = in->l->meta; p < in->l->meta + in->l->meta_len;) {
+			char name[64];
+
+			snprintf(name, sizeof(name), PREFIX "%s", p);
+			ADD(name);
+			p += strlen(p) + 1;
+			p += strlen(p) + 1;
+		}
+		break;
+	default:
+		break;
+	}
+#undef ADD
+	return len;
+}
+
+/* The value of attribute name of ino into buf (size >= 1024): its length, or -ENODATA. */
+static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *name, char *buf,
+		    size_t size)
+{
+	const char *key = name + strlen(PREFIX), *v;
+
+	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0)
+		return -ENODATA;
+	switch (in->kind) {
+	case VOLTFS_INO_ROOT:
+		if (strcmp(key, "version") == 0)
+			return snprintf(buf, size, "%s", VOLTFS_VERSION);
+		if (strcmp(key, "stats") == 0) {
+			const struct voltfs_stats *s = &fs->stats;
+
+			return snprintf(buf, size,
+					"lookups %llu\nopens %llu\nbytes_served %llu\n"
+					"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n",
+					(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
+					(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
+					(unsigned long long)__atomic_load_n(&s->bytes_served,
+									    __ATOMIC_RELAXED),
+					(unsigned long long)__atomic_load_n(&s->verify_failures,
+									    __ATOMIC_RELAXED),
+					volt_catalog_loads(fs->catalog),
+					(unsigned long long)__atomic_load_n(&s->cache_hits,
+									    __ATOMIC_RELAXED));
+		}
+		return -ENODATA;
+	case VOLTFS_INO_OBJECT:
+		if (strcmp(key, "hash") != 0)
+			return -ENODATA;
+		volt_hash_format(&in->obj->hash, buf);
+		return (int)strlen(buf);
+	case VOLTFS_INO_NODE:
+		if (in->node != VOLT_TREE_ROOT)
+			return -ENODATA;
+		if (strcmp(key, "ref") == 0)
+			return snprintf(buf, size, "%s", in->l->ref.name);
+		v = volt_loaded_meta(in->l, key);
+		return v ? snprintf(buf, size, "%s", v) : -ENODATA;
+	default:
+		return -ENODATA;
+	}
+}
+
+int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf,
+		       size_t size)
+{
+	struct voltfs_ino in;
+	int ret = voltfs_ino_decode(fs, ino, &in);
+
+	if (ret < 0)
+		return ret;
+	ret = value_of(fs, &in, name, buf, size);
+	return ret >= (int)size ? -E2BIG : ret;
+}
+
+int voltfs_do_listxattr(struct voltfs *fs, fuse_ino_t ino, char *buf, size_t size)
+{
+	struct voltfs_ino in;
+	int ret = voltfs_ino_decode(fs, ino, &in);
+
+	if (ret < 0)
+		return ret;
+	return (int)names_of(fs, &in, buf, size);
+}
