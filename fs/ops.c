@@ -155,11 +155,30 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 	return 0;
 }
 
+/* Fill e for node of build l: what a lookup of it answers. */
+static int node_entry(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      struct fuse_entry_param *e)
+{
+	const struct voltfs_object *obj;
+	int ret;
+
+	e->entry_timeout = e->attr_timeout = TREE_TIMEOUT;
+	if (volt_tree_kind(l->tree, node) != VOLT_NODE_FILE) {
+		e->ino = voltfs_ino_of_node(l, node);
+		attr_of_node(l, node, &e->attr);
+		return 0;
+	}
+	ret = voltfs_object_get(fs, l, node, &obj, &e->ino);
+	if (ret < 0)
+		return ret;
+	attr_of_object(obj, e->ino, &e->attr);
+	return 0;
+}
+
 /* Fill e for name in parent; -ENOENT leaves e->entry_timeout set for a cached miss. */
 static int voltfs_do_lookup(struct voltfs *fs, fuse_ino_t parent, const char *name,
 			    struct fuse_entry_param *e)
 {
-	const struct voltfs_object *obj;
 	struct voltfs_ino in;
 	uint32_t child;
 	int ret;
@@ -176,17 +195,7 @@ static int voltfs_do_lookup(struct voltfs *fs, fuse_ino_t parent, const char *na
 	child = volt_tree_lookup(in.l->tree, in.node, name, strlen(name));
 	if (child == VOLT_TREE_NONE)
 		return volt_tree_kind(in.l->tree, in.node) == VOLT_NODE_DIR ? -ENOENT : -ENOTDIR;
-	e->attr_timeout = TREE_TIMEOUT;
-	if (volt_tree_kind(in.l->tree, child) != VOLT_NODE_FILE) {
-		e->ino = voltfs_ino_of_node(in.l, child);
-		attr_of_node(in.l, child, &e->attr);
-		return 0;
-	}
-	ret = voltfs_object_get(fs, in.l, child, &obj, &e->ino);
-	if (ret < 0)
-		return ret;
-	attr_of_object(obj, e->ino, &e->attr);
-	return 0;
+	return node_entry(fs, in.l, child, e);
 }
 
 static void voltfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -346,33 +355,47 @@ struct dirbuf {
 	fuse_req_t req;
 	char *buf;
 	size_t size, used;
+	bool plus; /* readdirplus: each entry comes with what its lookup would answer */
 };
 
 /* Add one entry; false when the buffer is full. */
-static bool dirbuf_add(struct dirbuf *b, const char *name, fuse_ino_t ino, mode_t mode,
+static bool dirbuf_add(struct dirbuf *b, const char *name, const struct fuse_entry_param *e,
 		       off_t next)
 {
-	struct stat st = { .st_ino = ino, .st_mode = mode };
-	size_t n = fuse_add_direntry(b->req, b->buf + b->used, b->size - b->used, name, &st, next);
+	size_t n, room = b->size - b->used;
 
-	if (n > b->size - b->used)
+	if (b->plus)
+		n = fuse_add_direntry_plus(b->req, b->buf + b->used, room, name, e, next);
+	else
+		n = fuse_add_direntry(b->req, b->buf + b->used, room, name, &e->attr, next);
+	if (n > room)
 		return false;
 	b->used += n;
 	return true;
 }
 
+/* An entry that only names an inode and its type: the kernel looks it up itself. */
+static struct fuse_entry_param bare(fuse_ino_t ino, mode_t mode)
+{
+	return (struct fuse_entry_param){ .attr = { .st_ino = ino, .st_mode = mode } };
+}
+
 /* Directory offsets: 0 ".", 1 "..", then 2 + k for child k (a profile at the root). */
 static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struct dirbuf *b)
 {
+	struct fuse_entry_param e;
 	struct voltfs_ino in;
 	uint32_t first, count;
 	int ret = voltfs_ino_decode(fs, ino, &in);
 
 	if (ret < 0)
 		return ret;
-	if (off == 0 && !dirbuf_add(b, ".", ino, S_IFDIR, 1))
+	/* The kernel never links "." or "..": bare entries will do, even in plus mode. */
+	e = bare(ino, S_IFDIR);
+	if (off == 0 && !dirbuf_add(b, ".", &e, 1))
 		return 0;
-	if (off <= 1 && !dirbuf_add(b, "..", FUSE_ROOT_ID, S_IFDIR, 2))
+	e = bare(FUSE_ROOT_ID, S_IFDIR);
+	if (off <= 1 && !dirbuf_add(b, "..", &e, 2))
 		return 0;
 	if (in.kind == VOLTFS_INO_ROOT) {
 		for (int p = off > 2 ? (int)off - 2 : 0; p < VOLT_PROFILE_COUNT; p++) {
@@ -380,12 +403,24 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 
 			if (volt_catalog_get(fs->catalog, (enum volt_profile)p, &l) < 0)
 				continue;
-			if (!dirbuf_add(b, l->dirname,
-					voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR, p + 3))
+			e = bare(voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR);
+			if (b->plus) {
+				attr_of_node(l, VOLT_TREE_ROOT, &e.attr);
+				e.ino = e.attr.st_ino;
+				e.entry_timeout = ROOT_TIMEOUT;
+				e.attr_timeout = TREE_TIMEOUT;
+			}
+			if (!dirbuf_add(b, l->dirname, &e, p + 3))
 				return 0;
 		}
-		if (off <= VOLT_PROFILE_COUNT + 2 && default_target(fs))
-			dirbuf_add(b, "default", VOLTFS_DEFAULT_INO, S_IFLNK, VOLT_PROFILE_COUNT + 3);
+		if (off <= VOLT_PROFILE_COUNT + 2 && default_target(fs)) {
+			e = bare(VOLTFS_DEFAULT_INO, S_IFLNK);
+			if (b->plus && attr_of_default(fs, &e.attr) == 0) {
+				e.ino = VOLTFS_DEFAULT_INO;
+				e.entry_timeout = e.attr_timeout = ROOT_TIMEOUT;
+			}
+			dirbuf_add(b, "default", &e, VOLT_PROFILE_COUNT + 3);
+		}
 		return 0;
 	}
 	volt_tree_children(in.l->tree, in.node, &first, &count);
@@ -394,25 +429,30 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 		enum volt_node_kind kind = volt_tree_kind(in.l->tree, child);
 		fuse_ino_t cino = voltfs_ino_of_node(in.l, child);
 
-		if (kind == VOLT_NODE_FILE) {
-			ret = voltfs_object_ino(fs, in.l, child, &cino);
-			if (ret < 0)
-				return b->used ? 0 : ret;
+		if (b->plus) {
+			memset(&e, 0, sizeof(e));
+			/* A bad object gets no attributes here: its own lookup says EIO. */
+			if (node_entry(fs, in.l, child, &e) < 0)
+				e = bare(0, S_IFREG);
+		} else {
+			if (kind == VOLT_NODE_FILE) {
+				ret = voltfs_object_ino(fs, in.l, child, &cino);
+				if (ret < 0)
+					return b->used ? 0 : ret;
+			}
+			e = bare(cino, kind == VOLT_NODE_DIR ? S_IFDIR : S_IFREG);
 		}
-		if (!dirbuf_add(b, volt_tree_name(in.l->tree, child, NULL), cino,
-				kind == VOLT_NODE_DIR ? S_IFDIR : S_IFREG, (off_t)k + 3))
+		if (!dirbuf_add(b, volt_tree_name(in.l->tree, child, NULL), &e, (off_t)k + 3))
 			break;
 	}
 	return 0;
 }
 
-static void voltfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			      struct fuse_file_info *fi)
+static void reply_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
-	struct dirbuf b = { .req = req, .size = size };
+	struct dirbuf b = { .req = req, .size = size, .plus = plus };
 	int ret;
 
-	(void)fi;
 	b.buf = malloc(size);
 	if (!b.buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -424,6 +464,20 @@ static void voltfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 	else
 		fuse_reply_buf(req, b.buf, b.used);
 	free(b.buf);
+}
+
+static void voltfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_readdir(req, ino, size, off, false);
+}
+
+static void voltfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+				  struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_readdir(req, ino, size, off, true);
 }
 
 static void voltfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -585,6 +639,7 @@ const struct fuse_lowlevel_ops voltfs_ops = {
 	.release = voltfs_op_release,
 	.opendir = voltfs_op_opendir,
 	.readdir = voltfs_op_readdir,
+	.readdirplus = voltfs_op_readdirplus,
 	.statfs = voltfs_op_statfs,
 	.readlink = voltfs_op_readlink,
 	.getxattr = voltfs_op_getxattr,
