@@ -2,7 +2,7 @@
 /*
  * Inode numbers, and the object table behind them.
  *
- * Three spaces, told apart by the number alone:
+ * Four spaces, told apart by the number alone:
  *   1                        the mount root
  *   2 + record (< 2^32 - 1)  a CAS object, whichever profile or build names it
  *   2^32 - 1                 the "default" link at the root
@@ -12,15 +12,16 @@
  *
  * An object is one inode wherever it appears, as the reference's hard links
  * make it, so the kernel caches its pages once. Its record is made on first
- * lookup and kept for the life of the mount; a build's nodes live as long as
- * the catalog keeps the build. Nothing is freed while mounted, so FORGET has
- * nothing to do and a number never changes meaning.
+ * lookup (or listing) and kept for the life of the mount; a build's nodes
+ * live as long as the catalog keeps the build, which is as long as the mount.
+ * Nothing is freed while mounted, so FORGET has nothing to do and a number
+ * never changes meaning.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <syslog.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "voltfs.h"
 
@@ -29,14 +30,27 @@
 #define CHUNK_BITS 12
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 
-int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds)
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
+			struct volt_catalog *catalog)
 {
 	memset(t, 0, sizeof(*t));
+	t->catalog = catalog;
 	t->max_fds = max_fds;
 	t->mask = 1023;
 	t->index = calloc((size_t)t->mask + 1, sizeof(*t->index));
-	if (!t->index)
+	t->slots = calloc(max_fds, sizeof(*t->slots));
+	if (!t->index || !t->slots) {
+		free(t->index);
+		free(t->slots);
 		return -ENOMEM;
+	}
+	/* Every slot starts on the free list. */
+	for (uint32_t i = 0; i < max_fds; i++) {
+		t->slots[i].fd = -1;
+		t->slots[i].next = i + 1 < max_fds ? (int32_t)i + 1 : -1;
+	}
+	t->free_head = 0;
+	t->idle_head = t->idle_tail = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	return 0;
 }
@@ -48,6 +62,7 @@ void voltfs_objects_release(struct voltfs_objects *t)
 		free(t->chunks[i]);
 	free(t->chunks);
 	free(t->index);
+	free(t->slots);
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -59,6 +74,20 @@ static struct voltfs_object *record(const struct voltfs_objects *t, uint32_t i)
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r)
 {
 	return record(t, r);
+}
+
+static void hash_of(const struct voltfs_objects *t, const struct voltfs_object *o,
+		    struct volt_hash *h)
+{
+	const struct volt_loaded *l =
+		volt_catalog_by_serial((struct volt_catalog *)t->catalog, o->serial);
+
+	volt_tree_hash(l->tree, o->node, h);
+}
+
+void voltfs_object_hash(struct voltfs *fs, const struct voltfs_object *o, struct volt_hash *h)
+{
+	hash_of(&fs->objects, o, h);
 }
 
 static uint32_t slot_of(const struct volt_hash *h, uint32_t mask)
@@ -77,10 +106,12 @@ static uint32_t find(const struct voltfs_objects *t, const struct volt_hash *h, 
 
 	for (;; s = (s + 1) & t->mask) {
 		uint32_t r = t->index[s];
+		struct volt_hash other;
 
 		if (r == 0)
 			break;
-		if (volt_hash_equal(&record(t, r - 1)->hash, h))
+		hash_of(t, record(t, r - 1), &other);
+		if (volt_hash_equal(&other, h))
 			return r - 1;
 	}
 	*slot = s;
@@ -95,10 +126,12 @@ static int grow(struct voltfs_objects *t)
 	if (!index)
 		return -ENOMEM;
 	for (uint32_t r = 0; r < t->count; r++) {
-		uint32_t s = slot_of(&record(t, r)->hash, mask);
+		struct volt_hash h;
+		uint32_t s;
 
-		while (index[s])
-			s = (s + 1) & mask;
+		hash_of(t, record(t, r), &h);
+		for (s = slot_of(&h, mask); index[s]; s = (s + 1) & mask)
+			;
 		index[s] = r + 1;
 	}
 	free(t->index);
@@ -125,7 +158,6 @@ static int64_t append(struct voltfs_objects *t, const struct voltfs_object *o)
 		t->n_chunks++;
 	}
 	*record(t, r) = *o;
-	record(t, r)->rec = r;
 	t->count++;
 	return r;
 }
@@ -148,15 +180,14 @@ int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
 	}
 	if (ino >> 32 == 0) {
 		uint64_t r = ino - OBJ_BASE;
-		uint32_t count;
 
 		pthread_mutex_lock(&fs->objects.lock);
-		count = fs->objects.count;
-		out->obj = r < count ? record(&fs->objects, (uint32_t)r) : NULL;
-		if (out->obj && !out->obj->ready)
+		out->obj = r < fs->objects.count ? record(&fs->objects, (uint32_t)r) : NULL;
+		if (out->obj && !(out->obj->flags & VOLTFS_OBJ_READY))
 			out->obj = NULL; /* only a lookup hands out a usable object number */
 		pthread_mutex_unlock(&fs->objects.lock);
 		out->kind = VOLTFS_INO_OBJECT;
+		out->rec = (uint32_t)r;
 		return out->obj ? 0 : -ESTALE;
 	}
 	out->kind = VOLTFS_INO_NODE;
@@ -167,15 +198,14 @@ int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
 	return 0;
 }
 
-static void log_missing(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
-			const struct volt_hash *h, int err)
+static void log_missing(const struct volt_loaded *l, uint32_t node, const struct volt_hash *h,
+			int err)
 {
 	char path[VOLT_PATH_MAX + 1], hex[VOLT_HASH_HEX_MAX + 1];
 
 	if (volt_tree_path(l->tree, node, path, sizeof(path)) < 0)
 		strcpy(path, "?");
 	volt_hash_format(h, hex);
-	(void)fs;
 	voltfs_log(LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
 		   err == -ENOENT ? "is missing" : err == -EIO ? "is not a regular file"
 							   : strerror(-err));
@@ -185,7 +215,7 @@ static void log_missing(struct voltfs *fs, const struct volt_loaded *l, uint32_t
 static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, uint32_t serial,
 			   uint32_t node)
 {
-	struct voltfs_object o = { .hash = *h, .serial = serial, .node = node, .fd = -1 };
+	struct voltfs_object o = { .serial = serial, .node = node, .slot = -1 };
 	uint32_t slot, r;
 	int64_t ret;
 
@@ -228,39 +258,36 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 {
 	struct voltfs_objects *t = &fs->objects;
 	struct voltfs_object *o;
+	struct volt_hash h;
 	struct stat st;
-	int64_t r;
 	bool ready;
 	int ret;
 
 	ret = voltfs_object_ino(fs, l, node, ino);
 	if (ret < 0)
 		return ret;
-	r = (int64_t)(*ino - OBJ_BASE);
 	pthread_mutex_lock(&t->lock);
-	o = record(t, (uint32_t)r);
-	ready = o->ready;
+	o = record(t, (uint32_t)(*ino - OBJ_BASE));
+	ready = o->flags & VOLTFS_OBJ_READY;
 	pthread_mutex_unlock(&t->lock);
 	if (ready)
 		goto out;
 	/* First touch: lstat outside the lock; a racing thread fills the same values. */
-	ret = volt_cas_stat_object(&fs->cas, &o->hash, &st);
+	volt_tree_hash(l->tree, node, &h);
+	ret = volt_cas_stat_object(&fs->cas, &h, &st);
 	if (ret < 0) {
-		log_missing(fs, l, node, &o->hash, ret);
+		log_missing(l, node, &h, ret);
 		return -EIO;
 	}
 	pthread_mutex_lock(&t->lock);
-	if (!o->ready) {
-		o->dev = st.st_dev;
-		o->cas_ino = st.st_ino;
-		o->mode = S_IFREG | (st.st_mode & 0555);
+	if (!(o->flags & VOLTFS_OBJ_READY)) {
+		o->mode = (uint16_t)(S_IFREG | (st.st_mode & 0555));
 		o->uid = st.st_uid;
 		o->gid = st.st_gid;
 		o->size = st.st_size;
-		o->blocks = st.st_blocks;
-		o->mtime = st.st_mtim;
-		o->ctime = st.st_ctim;
-		o->ready = true;
+		o->mtime_sec = st.st_mtim.tv_sec;
+		o->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+		o->flags |= VOLTFS_OBJ_READY;
 	}
 	pthread_mutex_unlock(&t->lock);
 out:

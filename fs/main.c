@@ -224,7 +224,7 @@ int main(int argc, char *argv[])
 	copts.render.kernel = o.kernel;
 	copts.report = voltfs_log_report;
 	if (volt_catalog_new(&fs.catalog, &fs.cas, &copts) < 0 ||
-	    voltfs_objects_init(&fs.objects, o.max_fds) < 0) {
+	    voltfs_objects_init(&fs.objects, o.max_fds, fs.catalog) < 0) {
 		fprintf(stderr, "voltfs: out of memory\n");
 		goto out_cas;
 	}

@@ -15,145 +15,168 @@
 
 #include "voltfs.h"
 
-/* Idle-list links are record numbers + 1; 0 ends the list. */
-static void idle_remove(struct voltfs_objects *t, struct voltfs_object *o)
+/* The idle LRU and the free list link slot numbers; -1 ends a list. */
+static void idle_remove(struct voltfs_objects *t, int32_t i)
 {
-	uint32_t self = o->rec + 1;
+	struct voltfs_fd_slot *s = &t->slots[i];
 
-	if (o->idle_prev)
-		voltfs_object_record(t, o->idle_prev - 1)->idle_next = o->idle_next;
-	else if (t->idle_head == self)
-		t->idle_head = o->idle_next;
-	if (o->idle_next)
-		voltfs_object_record(t, o->idle_next - 1)->idle_prev = o->idle_prev;
-	else if (t->idle_tail == self)
-		t->idle_tail = o->idle_prev;
-	o->idle_prev = o->idle_next = 0;
-}
-
-static void idle_push(struct voltfs_objects *t, struct voltfs_object *o)
-{
-	uint32_t self = o->rec + 1;
-
-	o->idle_prev = t->idle_tail;
-	o->idle_next = 0;
-	if (t->idle_tail)
-		voltfs_object_record(t, t->idle_tail - 1)->idle_next = self;
+	if (s->prev >= 0)
+		t->slots[s->prev].next = s->next;
 	else
-		t->idle_head = self;
-	t->idle_tail = self;
+		t->idle_head = s->next;
+	if (s->next >= 0)
+		t->slots[s->next].prev = s->prev;
+	else
+		t->idle_tail = s->prev;
+	s->prev = s->next = -1;
 }
 
-/* Make room for one more descriptor (under the lock): the least recently used idle one goes. */
-static bool make_room(struct voltfs_objects *t)
+static void idle_push(struct voltfs_objects *t, int32_t i)
 {
-	struct voltfs_object *victim;
+	struct voltfs_fd_slot *s = &t->slots[i];
 
-	if (t->open_fds < t->max_fds)
-		return true;
-	if (!t->idle_head)
-		return false;
-	victim = voltfs_object_record(t, t->idle_head - 1);
-	idle_remove(t, victim);
-	close(victim->fd);
-	victim->fd = -1;
-	t->open_fds--;
-	return true;
+	s->prev = t->idle_tail;
+	s->next = -1;
+	if (t->idle_tail >= 0)
+		t->slots[t->idle_tail].next = i;
+	else
+		t->idle_head = i;
+	t->idle_tail = i;
 }
 
-static int log_bad(struct voltfs *fs, const struct voltfs_object *obj, int err)
+/* A slot for a new descriptor (under the lock): free, or the least recently used idle one. */
+static int32_t take_slot(struct voltfs_objects *t)
+{
+	int32_t i = t->free_head;
+
+	if (i >= 0) {
+		t->free_head = t->slots[i].next;
+		return i;
+	}
+	i = t->idle_head;
+	if (i < 0)
+		return -1;
+	idle_remove(t, i);
+	close(t->slots[i].fd);
+	voltfs_object_record(t, t->slots[i].rec)->slot = -1;
+	return i;
+}
+
+static void free_slot(struct voltfs_objects *t, int32_t i)
+{
+	t->slots[i].fd = -1;
+	t->slots[i].next = t->free_head;
+	t->free_head = i;
+}
+
+static int log_bad(struct voltfs *fs, const struct voltfs_object *obj,
+		   const struct volt_hash *h, int err)
 {
 	char where[512], hex[VOLT_HASH_HEX_MAX + 1];
 
 	voltfs_object_where(fs, obj, where, sizeof(where));
-	volt_hash_format(&obj->hash, hex);
+	volt_hash_format(h, hex);
 	voltfs_log(LOG_ERR, "%s: object %s %s", where, hex,
-		   err == -ENOENT ? "is missing"
-		   : err == -EIO  ? "is corrupt: its content does not match its name"
+		   err == -ENOENT   ? "is missing"
+		   : err == -EIO    ? "is corrupt: its content does not match its name"
 		   : err == -ESTALE ? "changed size in the store"
 				    : strerror(-err));
 	return -EIO;
 }
 
-int voltfs_object_open(struct voltfs *fs, const struct voltfs_object *cobj)
+/* Use obj's cached descriptor (under the lock): it, or -1 if there is none. */
+static int reuse(struct voltfs_objects *t, struct voltfs_object *obj)
+{
+	struct voltfs_fd_slot *s;
+
+	if (obj->slot < 0)
+		return -1;
+	s = &t->slots[obj->slot];
+	if (s->users++ == 0)
+		idle_remove(t, obj->slot);
+	return s->fd;
+}
+
+int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 {
 	struct voltfs_objects *t = &fs->objects;
-	struct voltfs_object *obj = voltfs_object_record(t, cobj->rec);
+	struct voltfs_object *obj;
+	struct volt_hash h;
 	struct stat st;
+	int32_t slot;
 	int fd, ret;
 
 	pthread_mutex_lock(&t->lock);
-	if (obj->fd >= 0) {
-		if (obj->users++ == 0)
-			idle_remove(t, obj);
-		fd = obj->fd;
+	obj = voltfs_object_record(t, rec);
+	fd = reuse(t, obj);
+	if (fd >= 0) {
 		pthread_mutex_unlock(&t->lock);
 		VOLTFS_COUNT(fs, cache_hits, 1);
 		return fd;
 	}
-	if (!make_room(t)) {
-		pthread_mutex_unlock(&t->lock);
+	slot = take_slot(t); /* reserved: opened and checked outside the lock */
+	pthread_mutex_unlock(&t->lock);
+	if (slot < 0) {
 		voltfs_log(LOG_WARNING, "all %u object descriptors in use (-o max_fds)", t->max_fds);
 		return -EMFILE;
 	}
-	t->open_fds++; /* reserved: opened and checked outside the lock */
-	pthread_mutex_unlock(&t->lock);
 
-	fd = volt_cas_open_object(&fs->cas, &obj->hash, &st);
+	voltfs_object_hash(fs, obj, &h);
+	fd = volt_cas_open_object(&fs->cas, &h, &st);
 	ret = fd < 0 ? fd : 0;
 	/* The size the kernel was told must stay true. */
 	if (ret == 0 && st.st_size != obj->size)
 		ret = -ESTALE;
 	if (ret == 0 && fs->verify) {
-		ret = volt_cas_verify_fd(fd, &obj->hash);
+		ret = volt_cas_verify_fd(fd, &h);
 		if (ret == -EIO)
 			VOLTFS_COUNT(fs, verify_failures, 1);
 	}
 
 	pthread_mutex_lock(&t->lock);
 	if (ret < 0) {
-		t->open_fds--;
+		free_slot(t, slot);
 		pthread_mutex_unlock(&t->lock);
 		if (fd >= 0)
 			close(fd);
-		return log_bad(fs, obj, ret);
+		return log_bad(fs, obj, &h, ret);
 	}
-	if (obj->fd >= 0) {
+	if (obj->slot >= 0) {
 		/* Another open won the race: use its descriptor. */
-		t->open_fds--;
+		free_slot(t, slot);
 		close(fd);
-		if (obj->users++ == 0)
-			idle_remove(t, obj);
-		fd = obj->fd;
+		fd = reuse(t, obj);
 	} else {
-		obj->fd = fd;
-		obj->users = 1;
-		obj->verified = fs->verify;
+		t->slots[slot] = (struct voltfs_fd_slot){ .fd = fd, .users = 1, .rec = rec,
+							  .prev = -1, .next = -1 };
+		obj->slot = slot;
+		if (fs->verify)
+			obj->flags |= VOLTFS_OBJ_VERIFIED;
 	}
 	pthread_mutex_unlock(&t->lock);
 	return fd;
 }
 
-void voltfs_object_close(struct voltfs *fs, const struct voltfs_object *cobj)
+void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 {
 	struct voltfs_objects *t = &fs->objects;
-	struct voltfs_object *obj = voltfs_object_record(t, cobj->rec);
+	struct voltfs_object *obj;
 
 	pthread_mutex_lock(&t->lock);
-	if (obj->users && --obj->users == 0)
-		idle_push(t, obj);
+	obj = voltfs_object_record(t, rec);
+	if (obj->slot >= 0 && t->slots[obj->slot].users &&
+	    --t->slots[obj->slot].users == 0)
+		idle_push(t, obj->slot);
 	pthread_mutex_unlock(&t->lock);
 }
 
 void voltfs_objects_close_all(struct voltfs_objects *t)
 {
-	for (uint32_t r = 0; r < t->count; r++) {
-		struct voltfs_object *o = voltfs_object_record(t, r);
-
-		if (o->fd >= 0)
-			close(o->fd);
-		o->fd = -1;
+	for (uint32_t i = 0; i < t->max_fds; i++) {
+		if (t->slots[i].fd >= 0) {
+			close(t->slots[i].fd);
+			voltfs_object_record(t, t->slots[i].rec)->slot = -1;
+		}
+		t->slots[i].fd = -1;
 	}
-	t->open_fds = 0;
-	t->idle_head = t->idle_tail = 0;
 }

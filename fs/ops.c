@@ -54,9 +54,10 @@ static void attr_of_object(const struct voltfs_object *o, fuse_ino_t ino, struct
 	st->st_uid = o->uid;
 	st->st_gid = o->gid;
 	st->st_size = o->size;
-	st->st_blocks = o->blocks;
-	st->st_atim = st->st_mtim = o->mtime;
-	st->st_ctim = o->ctime;
+	st->st_blocks = (o->size + 511) / 512;
+	st->st_mtim.tv_sec = o->mtime_sec;
+	st->st_mtim.tv_nsec = o->mtime_nsec;
+	st->st_atim = st->st_ctim = st->st_mtim;
 }
 
 static int attr_of_root(struct voltfs *fs, struct stat *st)
@@ -275,7 +276,7 @@ static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_in
 		fi->fh = (uint64_t)-1;
 		return 0;
 	}
-	fd = voltfs_object_open(fs, in.obj);
+	fd = voltfs_object_open(fs, in.rec);
 	if (fd < 0)
 		return fd;
 	fi->fh = (uint64_t)fd;
@@ -329,7 +330,7 @@ static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 	/* The descriptor is shared and cached: give it back, do not close it. */
 	if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
 	    in.kind == VOLTFS_INO_OBJECT)
-		voltfs_object_close(fs_of(req), in.obj);
+		voltfs_object_close(fs_of(req), in.rec);
 	fuse_reply_err(req, 0);
 }
 

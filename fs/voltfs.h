@@ -16,25 +16,32 @@
 #include "voltfs/cas.h"
 #include "voltfs/catalog.h"
 
-/* An object as first seen: its attributes never change (an object's bytes never do). */
+/*
+ * An object as first seen: its attributes never change (an object's bytes
+ * never do). 48 bytes: a host can hold millions. The hash is not kept here:
+ * it lives in the tree of the build that first named the object, and builds
+ * live as long as the mount.
+ */
 struct voltfs_object {
-	struct volt_hash hash;
-	uint32_t rec;          /* its own record number */
-	bool ready;            /* the fields below are filled (from lstat of the object) */
-	uint32_t serial, node; /* where it was first looked up, for log lines */
-	dev_t dev;
-	ino_t cas_ino;
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	off_t size;
-	blkcnt_t blocks;
-	struct timespec mtime, ctime;
-	/* Under the table lock: the cached descriptor and who uses it. */
-	int fd;                     /* -1 when not open */
-	uint32_t users;             /* open file handles on fd */
-	uint32_t idle_prev, idle_next; /* LRU of idle descriptors, record numbers + 1 */
-	bool verified;              /* fd's content matched the name */
+	uint32_t serial, node; /* where it was first looked up: its hash, and log lines */
+	int64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint32_t uid, gid;
+	uint16_t mode;
+	uint8_t flags;         /* VOLTFS_OBJ_* */
+	int32_t slot;          /* its descriptor's slot, -1 when not open */
+};
+
+#define VOLTFS_OBJ_READY 1u    /* the attributes are filled (from lstat of the object) */
+#define VOLTFS_OBJ_VERIFIED 2u /* the descriptor's content matched the name */
+
+/* A cached object descriptor. */
+struct voltfs_fd_slot {
+	int fd;
+	uint32_t users;      /* open file handles on fd; 0 = idle, in the LRU */
+	uint32_t rec;        /* the object */
+	int32_t prev, next;  /* idle LRU, or the free list (next only); -1 ends */
 };
 
 struct voltfs_objects {
@@ -43,9 +50,11 @@ struct voltfs_objects {
 	uint32_t mask, count;
 	struct voltfs_object **chunks; /* records never move: readers need no lock */
 	uint32_t n_chunks;
-	/* Descriptor cache: at most max_fds object descriptors open at once. */
-	uint32_t open_fds, max_fds;
-	uint32_t idle_head, idle_tail; /* record numbers + 1, 0 = none */
+	/* Descriptor cache: max_fds slots. */
+	struct voltfs_fd_slot *slots;
+	uint32_t max_fds;
+	int32_t free_head, idle_head, idle_tail;
+	const struct volt_catalog *catalog; /* where hashes are looked up */
 };
 
 /* Counters shown in user.volt.stats; updated with relaxed atomics. */
@@ -93,9 +102,11 @@ struct voltfs_ino {
 	const struct volt_loaded *l; /* NODE */
 	uint32_t node;               /* NODE */
 	const struct voltfs_object *obj; /* OBJECT */
+	uint32_t rec;                    /* OBJECT: its record number */
 };
 
-int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds);
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
+			struct volt_catalog *catalog);
 void voltfs_objects_release(struct voltfs_objects *t);
 
 /* The inode number of node of build l. */
@@ -124,14 +135,16 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
  * changed or corrupt object (logged), -EMFILE when max_fds descriptors are
  * all in use. Give it back with voltfs_object_close.
  */
-int voltfs_object_open(struct voltfs *fs, const struct voltfs_object *obj);
-void voltfs_object_close(struct voltfs *fs, const struct voltfs_object *obj);
+int voltfs_object_open(struct voltfs *fs, uint32_t rec);
+void voltfs_object_close(struct voltfs *fs, uint32_t rec);
 
 /* Close every cached descriptor (at unmount). */
 void voltfs_objects_close_all(struct voltfs_objects *t);
 
 /* The record behind an object number, under the table lock (object.c uses it). */
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
+/* The object's name. */
+void voltfs_object_hash(struct voltfs *fs, const struct voltfs_object *o, struct volt_hash *h);
 
 /* xattr.c: values into buf (at least 1 KiB): a length, -ENODATA, or -errno. */
 int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf,

@@ -60,6 +60,7 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 		    size_t size)
 {
 	const char *key = name + strlen(PREFIX), *v;
+	struct volt_hash h;
 
 	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0)
 		return -ENODATA;
@@ -87,7 +88,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 	case VOLTFS_INO_OBJECT:
 		if (strcmp(key, "hash") != 0)
 			return -ENODATA;
-		volt_hash_format(&in->obj->hash, buf);
+		voltfs_object_hash(fs, in->obj, &h);
+		volt_hash_format(&h, buf);
 		return (int)strlen(buf);
 	case VOLTFS_INO_NODE:
 		if (in->node != VOLT_TREE_ROOT)
