@@ -5,6 +5,7 @@
  * the assembly and the tools all see only manifests that keep to the rules.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +16,37 @@
 
 #include "voltfs/manifest.h"
 
+/* Refuse path (len bytes, maybe not NUL-terminated): d->entry gets at most len bytes. */
+static int refuse_path(struct volt_diag *d, const char *path, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int refuse_path(struct volt_diag *d, const char *path, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d)
+		return -EINVAL;
+	snprintf(d->entry, sizeof(d->entry), "%.*s", (int)(len < sizeof(d->entry) ? len
+									 : sizeof(d->entry)),
+		 path);
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 int volt_path_check(const char *path, size_t len, struct volt_diag *d)
 {
 	size_t depth = 0, start = 0;
 
 	if (len == 0)
-		return volt_diag_set(d, -EINVAL, path, "empty path");
+		return refuse_path(d, path, 0, "empty path");
 	if (memchr(path, '\0', len))
-		return volt_diag_set(d, -EINVAL, path, "path holds a NUL byte");
+		return refuse_path(d, path, len, "path holds a NUL byte");
 	if (len > VOLT_PATH_MAX)
-		return volt_diag_set(d, -EINVAL, path, "path longer than %d bytes", VOLT_PATH_MAX);
+		return refuse_path(d, path, len, "path longer than %d bytes", VOLT_PATH_MAX);
 	if (path[0] == '/')
-		return volt_diag_set(d, -EINVAL, path, "absolute path");
+		return refuse_path(d, path, len, "absolute path");
 	for (size_t i = 0; i <= len; i++) {
 		const char *c = path + start;
 		size_t n = i - start;
@@ -34,15 +54,15 @@ int volt_path_check(const char *path, size_t len, struct volt_diag *d)
 		if (i < len && path[i] != '/')
 			continue;
 		if (n == 0)
-			return volt_diag_set(d, -EINVAL, path, "empty path component");
+			return refuse_path(d, path, len, "empty path component");
 		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return volt_diag_set(d, -EINVAL, path, "'%.*s' component", (int)n, c);
+			return refuse_path(d, path, len, "'%.*s' component", (int)n, c);
 		if (n > VOLT_NAME_MAX)
-			return volt_diag_set(d, -EINVAL, path, "component longer than %d bytes",
-					     VOLT_NAME_MAX);
+			return refuse_path(d, path, len, "component longer than %d bytes",
+					   VOLT_NAME_MAX);
 		if (++depth > VOLT_DEPTH_MAX)
-			return volt_diag_set(d, -EINVAL, path, "deeper than %d components",
-					     VOLT_DEPTH_MAX);
+			return refuse_path(d, path, len, "deeper than %d components",
+					   VOLT_DEPTH_MAX);
 		start = i + 1;
 	}
 	return 0;

@@ -26,9 +26,9 @@
 #include "voltfs.h"
 
 #define OBJ_BASE 2u
-#define OBJ_MAX (UINT32_MAX - OBJ_BASE - 1) /* UINT32_MAX is "default" */
-#define CHUNK_BITS 12
+#define CHUNK_BITS VOLTFS_OBJ_CHUNK_BITS
 #define CHUNK_SIZE (1u << CHUNK_BITS)
+#define OBJ_MAX (VOLTFS_OBJ_CHUNKS * CHUNK_SIZE) /* below UINT32_MAX, "default" */
 
 int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
 			struct volt_catalog *catalog)
@@ -58,9 +58,8 @@ int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
 void voltfs_objects_release(struct voltfs_objects *t)
 {
 	voltfs_objects_close_all(t);
-	for (uint32_t i = 0; i < t->n_chunks; i++)
+	for (uint32_t i = 0; i < VOLTFS_OBJ_CHUNKS && t->chunks[i]; i++)
 		free(t->chunks[i]);
-	free(t->chunks);
 	free(t->index);
 	free(t->slots);
 	pthread_mutex_destroy(&t->lock);
@@ -68,7 +67,9 @@ void voltfs_objects_release(struct voltfs_objects *t)
 
 static struct voltfs_object *record(const struct voltfs_objects *t, uint32_t i)
 {
-	return &t->chunks[i >> CHUNK_BITS][i & (CHUNK_SIZE - 1)];
+	struct voltfs_object *chunk = __atomic_load_n(&t->chunks[i >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+
+	return &chunk[i & (CHUNK_SIZE - 1)];
 }
 
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r)
@@ -145,20 +146,15 @@ static int64_t append(struct voltfs_objects *t, const struct voltfs_object *o)
 {
 	uint32_t r = t->count;
 
-	if (r >> CHUNK_BITS >= t->n_chunks) {
-		struct voltfs_object **chunks =
-			realloc(t->chunks, (t->n_chunks + 1) * sizeof(*chunks));
+	if (!t->chunks[r >> CHUNK_BITS]) {
+		struct voltfs_object *chunk = malloc(CHUNK_SIZE * sizeof(*chunk));
 
-		if (!chunks)
+		if (!chunk)
 			return -ENOMEM;
-		t->chunks = chunks;
-		t->chunks[t->n_chunks] = malloc(CHUNK_SIZE * sizeof(**chunks));
-		if (!t->chunks[t->n_chunks])
-			return -ENOMEM;
-		t->n_chunks++;
+		__atomic_store_n(&t->chunks[r >> CHUNK_BITS], chunk, __ATOMIC_RELEASE);
 	}
 	*record(t, r) = *o;
-	t->count++;
+	__atomic_store_n(&t->count, r + 1, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -181,11 +177,14 @@ int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
 	if (ino >> 32 == 0) {
 		uint64_t r = ino - OBJ_BASE;
 
-		pthread_mutex_lock(&fs->objects.lock);
-		out->obj = r < fs->objects.count ? record(&fs->objects, (uint32_t)r) : NULL;
-		if (out->obj && !(out->obj->flags & VOLTFS_OBJ_READY))
-			out->obj = NULL; /* only a lookup hands out a usable object number */
-		pthread_mutex_unlock(&fs->objects.lock);
+		/* Lock-free: records below count are complete and never move. */
+		out->obj = r < __atomic_load_n(&fs->objects.count, __ATOMIC_ACQUIRE)
+				   ? record(&fs->objects, (uint32_t)r)
+				   : NULL;
+		/* Only a lookup hands out a usable object number. */
+		if (out->obj && !(__atomic_load_n(&out->obj->flags, __ATOMIC_ACQUIRE) &
+				  VOLTFS_OBJ_READY))
+			out->obj = NULL;
 		out->kind = VOLTFS_INO_OBJECT;
 		out->rec = (uint32_t)r;
 		return out->obj ? 0 : -ESTALE;
@@ -287,7 +286,7 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 		o->size = st.st_size;
 		o->mtime_sec = st.st_mtim.tv_sec;
 		o->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-		o->flags |= VOLTFS_OBJ_READY;
+		__atomic_or_fetch(&o->flags, VOLTFS_OBJ_READY, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&t->lock);
 out:

@@ -151,7 +151,7 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 							  .prev = -1, .next = -1 };
 		obj->slot = slot;
 		if (fs->verify)
-			obj->flags |= VOLTFS_OBJ_VERIFIED;
+			__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return fd;

@@ -303,7 +303,11 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	int ret;
 
 	if (fi->fh != (uint64_t)-1) {
-		VOLTFS_COUNT(fs_of(req), bytes_served, size);
+		/* What the read returns, not what it asked for (lock-free decode). */
+		if (voltfs_ino_decode(fs_of(req), ino, &in) == 0 && off < in.obj->size)
+			VOLTFS_COUNT(fs_of(req), bytes_served,
+				     (uint64_t)(in.obj->size - off) < size ? (uint64_t)(in.obj->size - off)
+									: size);
 		/* Served from the object's own descriptor: spliced where the kernel can. */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = (int)fi->fh;
@@ -317,6 +321,9 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		return;
 	}
 	t = &in.l->synth[volt_tree_synth(in.l->tree, in.node)];
+	if ((size_t)off < t->len)
+		VOLTFS_COUNT(fs_of(req), bytes_served,
+			     t->len - (size_t)off < size ? t->len - (size_t)off : size);
 	if ((size_t)off >= t->len)
 		fuse_reply_buf(req, NULL, 0);
 	else

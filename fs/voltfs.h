@@ -44,12 +44,16 @@ struct voltfs_fd_slot {
 	int32_t prev, next;  /* idle LRU, or the free list (next only); -1 ends */
 };
 
+#define VOLTFS_OBJ_CHUNK_BITS 12
+#define VOLTFS_OBJ_CHUNKS (1u << 14) /* at most 2^26 objects in one mount's life */
+
 struct voltfs_objects {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the index, new records, descriptor slots */
 	uint32_t *index; /* open addressing on the hash: record numbers + 1, 0 = empty */
-	uint32_t mask, count;
-	struct voltfs_object **chunks; /* records never move: readers need no lock */
-	uint32_t n_chunks;
+	uint32_t mask;
+	uint32_t count;  /* published with release: records below it are readable */
+	/* Records never move and chunks are never replaced: readers need no lock. */
+	struct voltfs_object *chunks[VOLTFS_OBJ_CHUNKS];
 	/* Descriptor cache: max_fds slots. */
 	struct voltfs_fd_slot *slots;
 	uint32_t max_fds;
