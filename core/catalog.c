@@ -5,6 +5,7 @@
  * lives, so readers hold plain pointers without locks.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,8 @@ static int choose(struct volt_catalog *c, enum volt_profile p, struct slot *s)
 	}
 	ret = build_loaded(c, p, &m, &ref, volt_profile_name(p), &l);
 	volt_manifest_release(&m);
+	/* Parsing leaves megabytes of freed JSON nodes: give them back to the system. */
+	malloc_trim(0);
 	if (ret == 0)
 		__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
 	return ret;
@@ -360,6 +363,7 @@ int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const c
 	snprintf(dirname, sizeof(dirname), "%s@%s", volt_profile_name(p), id);
 	ret = build_loaded(c, p, &m, &ref, dirname, &l);
 	volt_manifest_release(&m);
+	malloc_trim(0);
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&c->lock);
