@@ -132,7 +132,8 @@ static int walk_dir(struct walk *w, int dirfd, size_t plen)
 		ret = volt_diag_set(w->d, -errno, w->path, "readdir: %s", strerror(errno));
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1) /* names is NULL for an empty folder, and qsort's base must not be */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		ret = walk_entry(w, dirfd, names[i], plen);
 		w->path[plen] = '\0';

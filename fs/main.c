@@ -109,10 +109,12 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 		return -1;
 	/*
 	 * Read-only, no setuid, no devices, whatever was asked (mount(8) passes
-	 * "rw,dev,suid" for "defaults"): added last, so these win.
+	 * "rw,dev,suid" for "defaults"): added last, so these win. The kernel
+	 * checks modes itself (voltfs has no access op): with allow_other,
+	 * access(X_OK) on a 0444 file must not say yes.
 	 */
 	if (fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
-	    fuse_opt_add_opt(&opts, "ro,nosuid,nodev") == 0 &&
+	    fuse_opt_add_opt(&opts, "ro,nosuid,nodev,default_permissions") == 0 &&
 	    fuse_opt_add_arg(args, "-o") == 0 && fuse_opt_add_arg(args, opts) == 0)
 		ret = 0;
 	free(fsname);

@@ -1,44 +1,74 @@
 // SPDX-License-Identifier: MIT
 /*
  * volt-cas: the CAS tool. A thin front end over core: ingest a folder as a
- * profile, list and show refs, assemble eagerly, and answer SelectProfile.
+ * profile, list and show refs, assemble eagerly, verify and garbage-collect
+ * the store, show a mount's statistics and answer SelectProfile. It parses
+ * arguments and prints; everything else is core's. This file: the command
+ * table, help, dispatch and the helpers every command uses.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "voltfs/assemble.h"
-#include "voltfs/build.h"
-#include "voltfs/refs.h"
+#include "voltfs/profile.h"
+#include "volt-cas.h"
 
-enum { EXIT_USAGE = 2 };
+static const struct command commands[];
 
-static const char usage_text[] =
-	"usage: volt-cas [--cas DIR] COMMAND ...\n"
+static const char global_help[] =
+	"volt-cas manages the content-addressed store that voltfs serves QEMU profiles\n"
+	"from: <cas>/refs/<profile>-<id>.json manifests and <cas>/objects/<hash>.\n"
 	"\n"
-	"  build PROFILE SRC_DIR [--arch ARCH] [--qemu-version V]\n"
-	"                          ingest SRC_DIR (links followed) as PROFILE; prints the ref path last\n"
-	"  ls                      every ref: profile, id, created_at, file counts, bytes, state\n"
-	"  show PROFILE            the ref that serves PROFILE and what it holds\n"
-	"  assemble PROFILE DEST   hard-link PROFILE's objects into DEST (the eager assembly)\n"
-	"  select [--mode M] [--arch A] [--os O]\n"
-	"                          the profile SelectProfile picks for a workload\n"
-	"  kvm                     exit 0 if /dev/kvm is usable, 1 if not\n"
+	"Options:\n"
+	"  --cas DIR      the store (default $VOLT_CAS, then " VOLT_CAS_DEFAULT ")\n"
+	"  -h, --help     this help; COMMAND --help (or help COMMAND) for one command\n"
+	"  -V, --version  the version\n"
 	"\n"
-	"--cas defaults to $VOLT_CAS, then " VOLT_CAS_DEFAULT ".\n"
 	"Exit status: 0 ok, 1 failure, 2 usage.\n";
 
-static int usage_error(const char *msg)
+static void print_usage(FILE *to)
 {
-	if (msg)
-		fprintf(stderr, "volt-cas: %s\n", msg);
-	fputs(usage_text, stderr);
+	fputs("usage: volt-cas [--cas DIR] COMMAND [ARGS...]\n\nCommands:\n", to);
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(to, "  %s%s%s\n", c->name, c->synopsis[0] ? " " : "", c->synopsis);
+	fputc('\n', to);
+	fputs(global_help, to);
+}
+
+static void print_command_help(const struct command *cmd, FILE *to)
+{
+	fprintf(to, "usage: volt-cas [--cas DIR] %s%s%s\n\n%s", cmd->name,
+		cmd->synopsis[0] ? " " : "", cmd->synopsis, cmd->help);
+}
+
+int vc_help_ok(const struct command *cmd)
+{
+	print_command_help(cmd, stdout);
+	return 0;
+}
+
+int vc_usage_error(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fputs("volt-cas: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	if (cmd)
+		fprintf(stderr, "usage: volt-cas [--cas DIR] %s%s%s\nTry 'volt-cas %s --help'.\n",
+			cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis, cmd->name);
+	else
+		print_usage(stderr);
 	return EXIT_USAGE;
 }
 
-static int fail(const char *what, const struct volt_diag *d, int err)
+int vc_fail(const char *what, const struct volt_diag *d, int err)
 {
 	char buf[1100] = "";
 
@@ -48,251 +78,243 @@ static int fail(const char *what, const struct volt_diag *d, int err)
 	return EXIT_FAILURE;
 }
 
-static void report_stderr(void *ctx, const struct volt_diag *d)
+int vc_open_cas(struct volt_cas *cas, const char *path, bool create)
 {
-	char buf[1100];
+	int ret = volt_cas_open(cas, path, create);
 
-	(void)ctx;
-	volt_diag_format(d, buf, sizeof(buf));
-	fprintf(stderr, "volt-cas: refs/%s\n", buf);
-}
-
-static int parse_profile(const char *name, enum volt_profile *p)
-{
-	*p = volt_profile_from_name(name, strlen(name));
-	if (*p != VOLT_PROFILE_INVALID)
-		return 0;
-	fprintf(stderr, "volt-cas: '%s' is not a profile (kvm-linux, kvm-uefi, emulate-x86, "
-			"emulate-foreign)\n", name);
-	return -1;
-}
-
-static int cmd_build(struct volt_cas *cas, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "arch", required_argument, NULL, 'a' },
-		{ "qemu-version", required_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct volt_build_opts o = { 0 };
-	struct volt_build_result r;
-	struct volt_diag d;
-	int c, ret;
-
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'a')
-			o.arch = optarg;
-		else if (c == 'q')
-			o.qemu_version = optarg;
-		else
-			return usage_error(NULL);
-	}
-	if (argc - optind != 2)
-		return usage_error("build takes PROFILE SRC_DIR");
-	if (parse_profile(argv[optind], &o.profile) < 0)
-		return EXIT_USAGE;
-	o.src = argv[optind + 1];
-	ret = volt_build(cas, &o, &r, &d);
-	if (ret < 0)
-		return fail("build", &d, ret);
-	printf("%llu files, %llu new objects, %llu bytes\n", (unsigned long long)r.files,
-	       (unsigned long long)r.new_objects, (unsigned long long)r.bytes);
-	printf("%s/refs/%s\n", cas->path, r.ref_name);
-	return 0;
-}
-
-struct ls_state {
-	const struct volt_cas *cas;
-	struct volt_ref best[VOLT_PROFILE_COUNT];
-};
-
-static int ls_one(void *ctx, const struct volt_ref *r)
-{
-	struct ls_state *s = ctx;
-	struct volt_file_counts c;
-	struct volt_manifest m;
-	struct volt_diag d;
-	char why[1100];
-
-	if (volt_manifest_load(&m, s->cas->refs_fd, r->name, r->id, &d) < 0) {
-		volt_diag_format(&d, why, sizeof(why));
-		printf("%-16s %-8s %-32s %5s %5s %5s %14s  refused: %s\n", volt_profile_name(r->profile),
-		       r->id, "-", "-", "-", "-", "-", why);
-		return 0;
-	}
-	volt_manifest_count_files(&m, &c);
-	printf("%-16s %-8s %-32s %5zu %5zu %5zu %14lld  %s\n", volt_profile_name(r->profile), r->id,
-	       m.created_at, c.binaries, c.libraries, c.firmware, (long long)m.total_bytes,
-	       strcmp(s->best[r->profile].name, r->name) == 0 ? "serving" : "older");
-	volt_manifest_release(&m);
-	return 0;
-}
-
-static int cmd_ls(struct volt_cas *cas, int argc, char **argv)
-{
-	struct ls_state s = { .cas = cas };
-	int ret;
-
-	(void)argv;
-	if (argc != 1)
-		return usage_error("ls takes no arguments");
-	for (int p = 0; p < VOLT_PROFILE_COUNT; p++) {
-		struct volt_manifest m;
-
-		if (volt_refs_load_best(cas, (enum volt_profile)p, &m, &s.best[p], NULL, NULL) == 0)
-			volt_manifest_release(&m);
-	}
-	printf("%-16s %-8s %-32s %5s %5s %5s %14s  %s\n", "PROFILE", "ID", "CREATED_AT", "BIN",
-	       "LIB", "FW", "BYTES", "STATE");
-	ret = volt_refs_each(cas, ls_one, &s, report_stderr, NULL);
-	if (ret < 0)
-		return fail("ls", NULL, ret);
-	return 0;
-}
-
-static int cmd_show(struct volt_cas *cas, int argc, char **argv)
-{
-	struct volt_file_counts c;
-	struct volt_manifest m;
-	struct volt_ref ref;
-	enum volt_profile p;
-	char bin[128];
-	int ret;
-
-	if (argc != 2)
-		return usage_error("show takes PROFILE");
-	if (parse_profile(argv[1], &p) < 0)
-		return EXIT_USAGE;
-	ret = volt_refs_load_best(cas, p, &m, &ref, report_stderr, NULL);
 	if (ret < 0) {
-		fprintf(stderr, "volt-cas: QEMU profile %s not found in %s\n", argv[1], cas->path);
+		fprintf(stderr, "volt-cas: %s: not a CAS (need refs/ and objects/): %s\n", path,
+			strerror(-ret));
 		return EXIT_FAILURE;
 	}
-	volt_manifest_count_files(&m, &c);
-	volt_profile_binary_name(m.arch, bin, sizeof(bin));
-	printf("profile:      %s\n", volt_profile_name(p));
-	printf("ref:          %s/refs/%s\n", cas->path, ref.name);
-	printf("name:         %s\n", m.name);
-	printf("created_at:   %s\n", m.created_at);
-	printf("arch:         %s\n", volt_profile_arch(m.arch));
-	printf("qemu_version: %s\n", m.qemu_version ? m.qemu_version : "-");
-	printf("build_host:   %s\n", m.build_host ? m.build_host : "-");
-	printf("binary:       bin/%s\n", bin);
-	printf("accel:        %s (%s)\n", volt_profile_accel_flag(p),
-	       volt_profile_needs_kvm(p) ? "needs /dev/kvm" : "TCG, no KVM needed");
-	printf("files:        %zu (bin %zu, lib %zu, firmware %zu)\n", m.n_entries, c.binaries,
-	       c.libraries, c.firmware);
-	printf("total_bytes:  %lld\n", (long long)m.total_bytes);
-	volt_manifest_release(&m);
 	return 0;
 }
 
-static int cmd_assemble(struct volt_cas *cas, int argc, char **argv)
+int vc_next_opt(int argc, char **argv, const struct option *longopts)
 {
-	struct volt_assemble_stats stats;
-	struct volt_manifest m;
-	struct volt_ref ref;
-	struct volt_diag d;
-	enum volt_profile p;
-	int ret;
+	return getopt_long(argc, argv, "h", longopts, NULL);
+}
 
-	if (argc != 3)
-		return usage_error("assemble takes PROFILE DEST");
-	if (parse_profile(argv[1], &p) < 0)
-		return EXIT_USAGE;
-	ret = volt_refs_load_best(cas, p, &m, &ref, report_stderr, NULL);
-	if (ret < 0) {
-		fprintf(stderr, "volt-cas: QEMU profile %s not found in %s\n", argv[1], cas->path);
+int vc_parse_count(const char *s, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno || end == s || *end || *out < 0 || *out > max ? -1 : 0;
+}
+
+const char *vc_human_bytes(double v, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	unsigned u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+	return buf;
+}
+
+double vc_seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int vc_print_json(cJSON *root)
+{
+	char *s = root ? cJSON_Print(root) : NULL;
+
+	cJSON_Delete(root);
+	if (!s) {
+		fputs("volt-cas: out of memory\n", stderr);
 		return EXIT_FAILURE;
 	}
-	volt_diag_clear(&d);
-	ret = volt_assemble(cas, &m, argv[2], &stats, &d);
-	volt_manifest_release(&m);
-	if (ret < 0)
-		return fail("assemble", &d, ret);
-	printf("%s: %zu linked, %zu copied from %s\n", argv[2], stats.linked, stats.copied,
-	       ref.name);
+	puts(s);
+	cJSON_free(s);
 	return 0;
 }
 
-static int cmd_select(int argc, char **argv)
+/* select, kvm, help */
+
+static int cmd_select(const struct command *cmd, const char *cas_path, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "mode", required_argument, NULL, 'm' },
-		{ "arch", required_argument, NULL, 'a' },
-		{ "os", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "os", required_argument, NULL, OPT_OS },
+		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mode = NULL, *arch = NULL, *os = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'm')
+	(void)cas_path;
+	while ((c = vc_next_opt(argc, argv, longopts)) != -1) {
+		if (c == OPT_MODE)
 			mode = optarg;
-		else if (c == 'a')
+		else if (c == OPT_ARCH)
 			arch = optarg;
-		else if (c == 'o')
+		else if (c == OPT_OS)
 			os = optarg;
+		else if (c == OPT_HELP)
+			return vc_help_ok(cmd);
 		else
-			return usage_error(NULL);
+			return vc_usage_error(cmd, NULL);
 	}
 	if (optind != argc)
-		return usage_error("select takes only options");
+		return vc_usage_error(cmd, "select takes only options");
 	puts(volt_profile_name(volt_profile_select(mode, arch, os, volt_kvm_available())));
 	return 0;
 }
+
+static int cmd_kvm(const struct command *cmd, const char *cas_path, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	(void)cas_path;
+	while ((c = vc_next_opt(argc, argv, longopts)) != -1) {
+		if (c == OPT_HELP)
+			return vc_help_ok(cmd);
+		return vc_usage_error(cmd, NULL);
+	}
+	if (optind != argc)
+		return vc_usage_error(cmd, "kvm takes no arguments");
+	return volt_kvm_available() ? 0 : EXIT_FAILURE;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (const struct command *c = commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static int cmd_help(const struct command *cmd, const char *cas_path, int argc, char **argv)
+{
+	const struct command *which;
+
+	(void)cas_path;
+	if (argc > 2)
+		return vc_usage_error(cmd, "help takes at most one COMMAND");
+	if (argc == 1) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return vc_help_ok(cmd);
+	which = find_command(argv[1]);
+	if (!which)
+		return vc_usage_error(cmd, "no command '%s'", argv[1]);
+	print_command_help(which, stdout);
+	return 0;
+}
+
+static const struct command commands[] = {
+	{ "build", "[--arch ARCH] [--qemu-version V] PROFILE SRC_DIR",
+	  "Ingest SRC_DIR (links followed, names in order) as PROFILE: one XXH3-128 object\n"
+	  "per distinct content, then the ref, last. The last line printed is the ref's\n"
+	  "path. A progress line (files, bytes, rate) goes to stderr when it is a terminal.\n"
+	  "\n"
+	  "  --arch ARCH          the guest arch (picks bin/qemu-system-ARCH; default x86_64)\n"
+	  "  --qemu-version V     recorded in the manifest\n",
+	  vc_cmd_build },
+	{ "ls", "[--json]",
+	  "Every ref: profile, id, created_at, bin/lib/firmware counts, total bytes, and\n"
+	  "whether it serves its profile, is older, or is refused (and why).\n"
+	  "\n"
+	  "  --json               one JSON object: {\"cas\": ..., \"refs\": [...]}\n",
+	  vc_cmd_ls },
+	{ "show", "[--json] PROFILE",
+	  "The ref that serves PROFILE and a summary: arch, binary, accel, file counts.\n"
+	  "\n"
+	  "  --json               one JSON object\n",
+	  vc_cmd_show },
+	{ "assemble", "PROFILE DEST",
+	  "Hard-link PROFILE's objects into DEST (copies where a link cannot be made): the\n"
+	  "eager assembly, for hosts without FUSE.\n",
+	  vc_cmd_assemble },
+	{ "verify", "[--jobs N]",
+	  "Rehash every object (XXH3-128 or SHA-256, as its name says) in parallel and list\n"
+	  "the corrupt ones on stdout, one line each; exit 1 if there is any.\n"
+	  "\n"
+	  "  --jobs N             threads (default: one per online CPU)\n",
+	  vc_cmd_verify },
+	{ "gc", "[--force] [--grace SECONDS]",
+	  "List the objects no ref names, and stale temporary files (.tmp-*) of writers\n"
+	  "that died; with --force, remove them. If any ref fails to load, or there is no\n"
+	  "ref at all, gc refuses to remove anything and exits 1.\n"
+	  "\n"
+	  "  --force              remove (without it, a dry run)\n"
+	  "  --grace SECONDS      keep what was modified less than this long ago (default 3600):\n"
+	  "                       a running build writes its objects before its ref\n",
+	  vc_cmd_gc },
+	{ "stats", "[--json] MOUNTPOINT",
+	  "The statistics of the voltfs mounted at MOUNTPOINT (its root's user.volt.stats\n"
+	  "and user.volt.version extended attributes) as a table.\n"
+	  "\n"
+	  "  --json               one JSON object\n",
+	  vc_cmd_stats },
+	{ "select", "[--mode M] [--arch A] [--os O]",
+	  "The profile SelectProfile picks for a workload (KVMAvailable decides the\n"
+	  "fallback).\n",
+	  cmd_select },
+	{ "kvm", "",
+	  "Exit 0 if /dev/kvm is a character device, 1 if not.\n",
+	  cmd_kvm },
+	{ "help", "[COMMAND]",
+	  "This help, or COMMAND's.\n",
+	  cmd_help },
+	{ NULL, NULL, NULL, NULL },
+};
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "cas", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("VOLT_CAS");
-	const char *command;
-	struct volt_cas cas;
-	int c, ret;
+	const struct command *cmd;
+	static char prog[32];
+	int c;
 
 	if (!path || !*path)
 		path = VOLT_CAS_DEFAULT;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		if (c == 'c') {
 			path = optarg;
 		} else if (c == 'h') {
-			fputs(usage_text, stdout);
+			print_usage(stdout);
+			return 0;
+		} else if (c == 'V') {
+			puts("volt-cas " VOLTFS_VERSION);
 			return 0;
 		} else {
-			return usage_error(NULL);
+			return vc_usage_error(NULL, NULL);
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command");
-	command = argv[optind];
+		return vc_usage_error(NULL, "no command");
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return vc_usage_error(NULL, "unknown command '%s'", argv[optind]);
 	argc -= optind;
 	argv += optind;
-	optind = 0; /* reinitialise getopt: subcommands take options after their arguments */
-	if (strcmp(command, "select") == 0)
-		return cmd_select(argc, argv);
-	if (strcmp(command, "kvm") == 0)
-		return volt_kvm_available() ? 0 : 1;
-	if (strcmp(command, "build") && strcmp(command, "ls") && strcmp(command, "show") &&
-	    strcmp(command, "assemble"))
-		return usage_error("unknown command");
-	ret = volt_cas_open(&cas, path, strcmp(command, "build") == 0);
-	if (ret < 0) {
-		fprintf(stderr, "volt-cas: %s: not a CAS (need refs/ and objects/): %s\n", path,
-			strerror(-ret));
-		return EXIT_FAILURE;
-	}
-	if (strcmp(command, "build") == 0)
-		ret = cmd_build(&cas, argc, argv);
-	else if (strcmp(command, "ls") == 0)
-		ret = cmd_ls(&cas, argc, argv);
-	else if (strcmp(command, "show") == 0)
-		ret = cmd_show(&cas, argc, argv);
-	else
-		ret = cmd_assemble(&cas, argc, argv);
-	volt_cas_release(&cas);
-	return ret;
+	/* getopt's own messages then start "volt-cas build: ". */
+	snprintf(prog, sizeof(prog), "volt-cas %s", cmd->name);
+	argv[0] = prog;
+	optind = 0; /* reinitialise getopt: subcommands take options among their arguments */
+	return cmd->run(cmd, path, argc, argv);
 }
