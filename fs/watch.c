@@ -47,8 +47,12 @@ static void handle(struct voltfs *fs, const char *buf, ssize_t len)
 		if (!ev->len || ev->name[0] == '.')
 			continue; /* writers' temporary files */
 		any = true;
-		if (volt_ref_parse_name(ev->name, &prof, id) == 0)
+		if (volt_ref_parse_name(ev->name, &prof, id) == 0) {
 			changed[prof] = true;
+			voltfs_log(LOG_INFO, "%s: refs/%s (id %s) %s", volt_profile_name(prof),
+				   ev->name, id,
+				   ev->mask & (IN_DELETE | IN_MOVED_FROM) ? "removed" : "added");
+		}
 	}
 	if (!any)
 		return;
