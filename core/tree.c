@@ -139,7 +139,8 @@ static int renumber(struct volt_tree *t, struct links *l)
 	uint32_t *order = malloc(t->count * sizeof(*order));
 	uint32_t *newno = malloc(t->count * sizeof(*newno));
 	struct tnode *nodes = malloc(t->count * sizeof(*nodes));
-	uint32_t k = 1;
+	uint32_t *index, k = 1;
+	size_t cap;
 	int ret = -ENOMEM;
 
 	if (!order || !newno || !nodes)
@@ -161,7 +162,19 @@ static int renumber(struct volt_tree *t, struct links *l)
 	free(t->nodes);
 	t->nodes = nodes;
 	nodes = NULL;
-	memset(t->index, 0xff, ((size_t)t->mask + 1) * sizeof(*t->index));
+	/*
+	 * The build-time index was sized for every path component; the nodes are
+	 * fewer (folders are shared): size the final index for them, at most 2/3 full.
+	 */
+	for (cap = 16; cap < (size_t)t->count + t->count / 2; cap <<= 1)
+		;
+	index = malloc(cap * sizeof(*index));
+	if (!index)
+		goto out;
+	free(t->index);
+	t->index = index;
+	t->mask = (uint32_t)cap - 1;
+	memset(t->index, 0xff, cap * sizeof(*t->index));
 	for (uint32_t i = 1; i < t->count; i++) {
 		const struct tnode *node = &t->nodes[i];
 		uint32_t slot;
@@ -184,6 +197,7 @@ int volt_tree_build(struct volt_tree **out, const struct volt_manifest *m, struc
 {
 	struct links l = { 0 };
 	struct volt_tree *t;
+	char *arena;
 	size_t max_nodes = 1 + 3 + VOLT_SYNTH_COUNT, cap = 16;
 	int ret = -ENOMEM;
 
@@ -244,6 +258,12 @@ int volt_tree_build(struct volt_tree **out, const struct volt_manifest *m, struc
 	ret = renumber(t, &l);
 	if (ret < 0)
 		goto fail;
+	/* The arena was sized for whole paths; it holds one name per node. */
+	arena = realloc(t->arena, t->arena_used);
+	if (arena) {
+		t->arena = arena;
+		t->arena_size = t->arena_used;
+	}
 	free(l.first);
 	free(l.last);
 	free(l.next);
