@@ -21,8 +21,10 @@ struct options {
 	char *rootfs;
 	char *kernel;
 	int noverify;
+	int keep_cas_cache;
 	char *loglevel;
 	unsigned int max_fds;
+	unsigned int readahead_kb;
 	int help;
 	int version;
 };
@@ -38,6 +40,8 @@ static const struct fuse_opt option_spec[] = {
 	{ "noverify", offsetof(struct options, noverify), 1 },
 	{ "loglevel=%s", offsetof(struct options, loglevel), 0 },
 	{ "max_fds=%u", offsetof(struct options, max_fds), 0 },
+	{ "readahead_kb=%u", offsetof(struct options, readahead_kb), 0 },
+	{ "keep_cas_cache", offsetof(struct options, keep_cas_cache), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -83,6 +87,9 @@ static void usage(FILE *to)
 		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
 		"    -o noverify            serve objects without checking them against their names\n"
 		"    -o max_fds=N           object descriptors kept open at most (default 1024)\n"
+		"    -o readahead_kb=N      the mount's read-ahead (default 8192; 0 keeps the kernel's)\n"
+		"    -o keep_cas_cache      keep the store's pages cached after serving them (by\n"
+		"                           default they are dropped: cached once, in the mount)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
 		"                           the foreground, else syslog\n"
 		"    -h, --help             this text\n"
@@ -120,6 +127,35 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 	free(fsname);
 	free(opts);
 	return ret;
+}
+
+/*
+ * The kernel gives a FUSE mount 128 KiB of read-ahead, so a cold sequential
+ * read asks one small request at a time. Its bdi ("0:<minor>", from
+ * mountinfo: no request to ourselves) takes a larger window, as ext4 has.
+ */
+static void set_readahead(const char *mnt, unsigned int kb)
+{
+	char line[8192], dev[32], point[PATH_MAX], path[128];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool done = false;
+
+	if (!f)
+		return;
+	while (!done && fgets(line, sizeof(line), f)) {
+		/* id parent major:minor root mountpoint ... (octal escapes in paths) */
+		if (sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 && strcmp(point, mnt) == 0)
+			done = true;
+	}
+	fclose(f);
+	if (!done)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f)
+		return; /* not root, or no sysfs: the kernel's default stays */
+	fprintf(f, "%u\n", kb);
+	fclose(f);
 }
 
 /* Raise the soft descriptor limit to the hard one; leave room for FUSE and logging. */
@@ -162,7 +198,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct volt_catalog_opts copts = { 0 };
-	struct options o = { .max_fds = 1024 };
+	struct options o = { .max_fds = 1024, .readahead_kb = 8192 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
 	int ret, level, status = 1;
@@ -209,6 +245,7 @@ int main(int argc, char *argv[])
 	fs.mountpoint = mnt;
 	fs.foreground = cmd.foreground;
 	fs.verify = !o.noverify;
+	fs.drop_cas_cache = !o.keep_cas_cache;
 	level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
 	if (level < 0) {
 		fprintf(stderr, "voltfs: loglevel must be error, warning, info or debug\n");
@@ -242,6 +279,8 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	mounted = true;
 	voltfs_log_init(cmd.foreground, level);
+	if (o.readahead_kb)
+		set_readahead(mnt, o.readahead_kb);
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
 	/* After daemonizing: the thread must live in the process that serves. */

@@ -299,6 +299,7 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	const struct volt_text *t;
+	bool drop;
 	struct voltfs_ino in;
 	int ret;
 
@@ -312,7 +313,14 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = (int)fi->fh;
 		buf.buf[0].pos = off;
+		drop = fs_of(req)->drop_cas_cache; /* req is gone once replied to */
 		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		/*
+		 * The bytes now sit in the mount's page cache (keep_cache): keeping
+		 * the store's copy too would cache every object twice.
+		 */
+		if (drop)
+			posix_fadvise((int)fi->fh, off, (off_t)size, POSIX_FADV_DONTNEED);
 		return;
 	}
 	ret = voltfs_ino_decode(fs_of(req), ino, &in);

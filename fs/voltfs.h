@@ -84,6 +84,7 @@ struct voltfs {
 	char *mountpoint; /* absolute */
 	bool foreground;
 	bool verify; /* check each object against its name before serving it */
+	bool drop_cas_cache; /* drop the store's pages once served: cached once, in the mount */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
