@@ -25,11 +25,12 @@ struct options {
 	char *loglevel;
 	unsigned int max_fds;
 	unsigned int readahead_kb;
+	unsigned int max_read;
 	int help;
 	int version;
 };
 
-enum { KEY_HELP, KEY_VERSION };
+enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
 
 
 static const struct fuse_opt option_spec[] = {
@@ -41,6 +42,8 @@ static const struct fuse_opt option_spec[] = {
 	{ "loglevel=%s", offsetof(struct options, loglevel), 0 },
 	{ "max_fds=%u", offsetof(struct options, max_fds), 0 },
 	{ "readahead_kb=%u", offsetof(struct options, readahead_kb), 0 },
+	/* Seen here and kept for libfuse: the init reply must repeat it. */
+	FUSE_OPT_KEY("max_read=", KEY_MAX_READ),
 	{ "keep_cas_cache", offsetof(struct options, keep_cas_cache), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -67,6 +70,10 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_VERSION:
 		o->version = 1;
 		return 0;
+	case KEY_MAX_READ:
+		if (sscanf(arg, "max_read=%u", &o->max_read) != 1)
+			return -1;
+		return 1;
 	}
 	return 1;
 }
@@ -127,35 +134,6 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 	free(fsname);
 	free(opts);
 	return ret;
-}
-
-/*
- * The kernel gives a FUSE mount 128 KiB of read-ahead, so a cold sequential
- * read asks one small request at a time. Its bdi ("0:<minor>", from
- * mountinfo: no request to ourselves) takes a larger window, as ext4 has.
- */
-static void set_readahead(const char *mnt, unsigned int kb)
-{
-	char line[8192], dev[32], point[PATH_MAX], path[128];
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	bool done = false;
-
-	if (!f)
-		return;
-	while (!done && fgets(line, sizeof(line), f)) {
-		/* id parent major:minor root mountpoint ... (octal escapes in paths) */
-		if (sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 && strcmp(point, mnt) == 0)
-			done = true;
-	}
-	fclose(f);
-	if (!done)
-		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "we");
-	if (!f)
-		return; /* not root, or no sysfs: the kernel's default stays */
-	fprintf(f, "%u\n", kb);
-	fclose(f);
 }
 
 /* Raise the soft descriptor limit to the hard one; leave room for FUSE and logging. */
@@ -246,6 +224,9 @@ int main(int argc, char *argv[])
 	fs.foreground = cmd.foreground;
 	fs.verify = !o.noverify;
 	fs.drop_cas_cache = !o.keep_cas_cache;
+	fs.readahead_kb = o.readahead_kb;
+	fs.ra_pending = o.readahead_kb != 0;
+	fs.max_read = o.max_read;
 	level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
 	if (level < 0) {
 		fprintf(stderr, "voltfs: loglevel must be error, warning, info or debug\n");
@@ -279,8 +260,6 @@ int main(int argc, char *argv[])
 		goto out_signals;
 	mounted = true;
 	voltfs_log_init(cmd.foreground, level);
-	if (o.readahead_kb)
-		set_readahead(mnt, o.readahead_kb);
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
 	/* After daemonizing: the thread must live in the process that serves. */

@@ -162,12 +162,22 @@ void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 	struct voltfs_objects *t = &fs->objects;
 	struct voltfs_object *obj;
 
+	int fd = -1;
+
 	pthread_mutex_lock(&t->lock);
 	obj = voltfs_object_record(t, rec);
 	if (obj->slot >= 0 && t->slots[obj->slot].users &&
-	    --t->slots[obj->slot].users == 0)
+	    --t->slots[obj->slot].users == 0) {
 		idle_push(t, obj->slot);
+		fd = t->slots[obj->slot].fd;
+	}
 	pthread_mutex_unlock(&t->lock);
+	/*
+	 * The last reader is gone: what it read is in the mount's page cache, so
+	 * the store's copy (read-ahead, the verification pass) can go.
+	 */
+	if (fd >= 0 && fs->drop_cas_cache)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 }
 
 void voltfs_objects_close_all(struct voltfs_objects *t)

@@ -5,6 +5,7 @@
  * a negative errno and never reply.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +20,47 @@
 /* Which build serves a profile may change when refs/ does. */
 #define ROOT_TIMEOUT 1.0
 
+/*
+ * The kernel gives a FUSE mount 128 KiB of read-ahead and INIT can only lower
+ * it, so a cold sequential read asks one small request at a time. The mount's
+ * bdi ("0:<minor>", from mountinfo: no request to ourselves) takes a larger
+ * window, as ext4 has; written once INIT is done, or INIT would undo it.
+ */
+static void set_readahead(struct voltfs *fs)
+{
+	char line[8192], dev[32], point[PATH_MAX], path[128];
+	bool found = false;
+	FILE *f;
+
+	if (!__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (!found && fgets(line, sizeof(line), f))
+		/* id parent major:minor root mountpoint ... */
+		found = sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 &&
+			strcmp(point, fs->mountpoint) == 0;
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f)
+		return; /* not root, or no sysfs: the kernel's default stays */
+	fprintf(f, "%u\n", fs->readahead_kb);
+	if (fclose(f) != 0)
+		voltfs_log(LOG_WARNING, "%s: %s", path, strerror(errno));
+}
+
 static struct voltfs *fs_of(fuse_req_t req)
 {
-	return fuse_req_userdata(req);
+	struct voltfs *fs = fuse_req_userdata(req);
+
+	/* Any request after INIT means the kernel has taken INIT's answer. */
+	if (__atomic_load_n(&fs->ra_pending, __ATOMIC_RELAXED))
+		set_readahead(fs);
+	return fs;
 }
 
 static void attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat *st)
@@ -294,6 +333,20 @@ static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 		fuse_reply_open(req, fi);
 }
 
+/*
+ * Drop the store's pages of a served range. The store's file system caches in
+ * large folios (up to 2 MiB) and DONTNEED leaves a partly covered one alone,
+ * so drop whole 2 MiB blocks, once the read has reached their end.
+ */
+static void drop_served(uint64_t fd, off_t off, size_t size)
+{
+	const off_t block = 2 << 20;
+	off_t start = off & ~(block - 1), end = (off + (off_t)size) & ~(block - 1);
+
+	if (end > start)
+		posix_fadvise((int)fd, start, end - start, POSIX_FADV_DONTNEED);
+}
+
 static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
@@ -320,7 +373,7 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		 * the store's copy too would cache every object twice.
 		 */
 		if (drop)
-			posix_fadvise((int)fi->fh, off, (off_t)size, POSIX_FADV_DONTNEED);
+			drop_served(fi->fh, off, size);
 		return;
 	}
 	ret = voltfs_ino_decode(fs_of(req), ino, &in);
@@ -553,7 +606,17 @@ static void voltfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void voltfs_op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct voltfs *fs = userdata;
+
+	/* libfuse insists that INIT repeats the max_read mount option. */
+	if (fs->max_read)
+		conn->max_read = fs->max_read;
+	/*
+	 * Reads of at most 512 KiB: libfuse splices a reply through a pipe it can
+	 * grow only to /proc/sys/fs/pipe-max-size (1 MiB, less than 1 MiB of data
+	 * plus a header); past that it copies every reply, for good.
+	 */
+	conn->max_write = 512 * 1024;
 	/* Objects never change: no need to drop pages when attributes are refreshed. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)

@@ -85,6 +85,9 @@ struct voltfs {
 	bool foreground;
 	bool verify; /* check each object against its name before serving it */
 	bool drop_cas_cache; /* drop the store's pages once served: cached once, in the mount */
+	unsigned int readahead_kb; /* the mount's read-ahead, set after INIT */
+	int ra_pending;            /* not set yet */
+	unsigned int max_read;     /* -o max_read, 0 if not given */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
