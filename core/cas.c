@@ -15,26 +15,28 @@
 
 #include "voltfs/cas.h"
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* uppercase is not an object name: one object, one name */
-}
+/* Lowercase hex digit values plus one; 0 for everything else (uppercase too: one object, one name). */
+static const uint8_t hex_plus_one[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16,
+};
 
 int volt_hash_parse(struct volt_hash *h, const char *hex, size_t len)
 {
+	int bad = 0;
+
 	if (len != 2 * VOLT_HASH_XXH128_LEN && len != 2 * VOLT_HASH_SHA256_LEN)
 		return -EINVAL;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+		int hi = hex_plus_one[(unsigned char)hex[i]] - 1;
+		int lo = hex_plus_one[(unsigned char)hex[i + 1]] - 1;
 
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
+		bad |= hi | lo; /* negative if either is not a digit */
 		h->bytes[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
+	if (bad < 0)
+		return -EINVAL;
 	h->len = (uint8_t)(len / 2);
 	return 0;
 }

@@ -226,47 +226,63 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-/* Rules that involve more than one entry: duplicates, file-vs-folder, reserved names. */
+static bool is_word(const char *s, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(s, word, len) == 0;
+}
+
+/*
+ * Rules that involve more than one entry, in one pass over the sorted
+ * entries: duplicates, reserved names, and a path that is also a folder.
+ * Paths that begin with P are consecutive in sorted order, so a stack of the
+ * entries that prefix the current one finds every file-and-folder clash with
+ * one comparison per push and pop.
+ */
 static int check_entries(const struct volt_manifest *m, struct volt_diag *d)
 {
-	static const char *const reserved[] = { "args", "env", "unit" };
-	static const char *const folders[] = { "bin", "lib", "firmware" };
+	size_t *stack = NULL, depth = 0;
+	int ret = 0;
 
-	for (size_t i = 0; i < m->n_entries; i++) {
+	if (m->n_entries && !(stack = malloc(m->n_entries * sizeof(*stack))))
+		return volt_diag_set(d, -ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < m->n_entries && ret == 0; i++) {
 		const struct volt_manifest_entry *e = &m->entries[i];
-		const char *slash = strchr(e->path, '/');
+		const char *slash = memchr(e->path, '/', e->path_len);
 		size_t top = slash ? (size_t)(slash - e->path) : e->path_len;
-		size_t lo = i + 1, hi = m->n_entries;
 
-		if (i > 0 && strcmp(m->entries[i - 1].path, e->path) == 0)
-			return volt_diag_set(d, -EINVAL, e->path, "path listed twice");
-		for (size_t r = 0; r < 3; r++) {
-			if (strlen(reserved[r]) == top && memcmp(e->path, reserved[r], top) == 0)
-				return volt_diag_set(d, -EINVAL, e->path,
-						     "'%s' is reserved for the synthetic file",
-						     reserved[r]);
-			if (!slash && strcmp(e->path, folders[r]) == 0)
-				return volt_diag_set(d, -EINVAL, e->path,
-						     "'%s' must be a folder", folders[r]);
+		if (i > 0 && strcmp(m->entries[i - 1].path, e->path) == 0) {
+			ret = volt_diag_set(d, -EINVAL, e->path, "path listed twice");
+			break;
 		}
-		/* Is e->path also a folder? Find the first path >= "<path>/". */
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			const char *p = m->entries[mid].path;
-			int c = strncmp(p, e->path, e->path_len);
+		if (is_word(e->path, top, "args") || is_word(e->path, top, "env") ||
+		    is_word(e->path, top, "unit")) {
+			ret = volt_diag_set(d, -EINVAL, e->path,
+					    "'%.*s' is reserved for the synthetic file", (int)top,
+					    e->path);
+			break;
+		}
+		if (!slash && (is_word(e->path, top, "bin") || is_word(e->path, top, "lib") ||
+			       is_word(e->path, top, "firmware"))) {
+			ret = volt_diag_set(d, -EINVAL, e->path, "'%s' must be a folder", e->path);
+			break;
+		}
+		while (depth) {
+			const struct volt_manifest_entry *p = &m->entries[stack[depth - 1]];
 
-			if (c < 0 || (c == 0 && (unsigned char)p[e->path_len] < '/'))
-				lo = mid + 1;
-			else
-				hi = mid;
+			if (p->path_len < e->path_len &&
+			    memcmp(p->path, e->path, p->path_len) == 0) {
+				if (e->path[p->path_len] == '/')
+					ret = volt_diag_set(d, -EINVAL, p->path,
+							    "path is both a file and a folder (%s)",
+							    e->path);
+				break;
+			}
+			depth--;
 		}
-		if (lo < m->n_entries && strncmp(m->entries[lo].path, e->path, e->path_len) == 0 &&
-		    m->entries[lo].path[e->path_len] == '/')
-			return volt_diag_set(d, -EINVAL, e->path,
-					     "path is both a file and a folder (%s)",
-					     m->entries[lo].path);
+		stack[depth++] = i;
 	}
-	return 0;
+	free(stack);
+	return ret;
 }
 
 /*
@@ -370,7 +386,13 @@ static int fill_entries(struct volt_manifest *m, const cJSON *objects, struct ar
 		n++;
 	}
 	m->n_entries = n;
-	qsort(m->entries, n, sizeof(*m->entries), entry_cmp);
+	/* volt-cas writes its manifests nearly sorted already: check before sorting. */
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(m->entries[i - 1].path, m->entries[i].path) > 0) {
+			qsort(m->entries, n, sizeof(*m->entries), entry_cmp);
+			break;
+		}
+	}
 	return check_entries(m, d);
 }
 

@@ -99,12 +99,27 @@ static uint32_t add_node(struct volt_tree *t, struct links *l, uint32_t parent, 
 	return n;
 }
 
+/* The folder of the previous path: sorted paths mostly share it. */
+struct last_dir {
+	const char *path;
+	size_t len; /* of "a/b" in "a/b/c"; 0 for the root */
+	uint32_t node;
+};
+
 static int add_path(struct volt_tree *t, struct links *l, const struct volt_manifest_entry *e,
-		    struct volt_diag *d)
+		    struct last_dir *last, struct volt_diag *d)
 {
 	uint32_t dir = VOLT_TREE_ROOT, slot;
 	const char *p = e->path, *end = e->path + e->path_len;
+	const char *base = memrchr(e->path, '/', e->path_len);
+	size_t dir_len = base ? (size_t)(base - e->path) : 0;
 
+	/* Same folder as the path before: skip straight to the last name. */
+	if (dir_len && last->path && dir_len == last->len &&
+	    memcmp(e->path, last->path, dir_len) == 0) {
+		dir = last->node;
+		p = base + 1;
+	}
 	for (;;) {
 		const char *slash = memchr(p, '/', (size_t)(end - p));
 		size_t len = (size_t)((slash ? slash : end) - p);
@@ -121,6 +136,7 @@ static int add_path(struct volt_tree *t, struct links *l, const struct volt_mani
 			node->a = arena_put(t, e->hash.bytes, e->hash.len, false);
 			node->b = e->hash.len;
 			t->files++;
+			*last = (struct last_dir){ .path = e->path, .len = dir_len, .node = dir };
 			return 0;
 		}
 		if (n == VOLT_TREE_NONE)
@@ -196,6 +212,7 @@ static const char *const synth_names[VOLT_SYNTH_COUNT] = { "args", "env", "unit"
 int volt_tree_build(struct volt_tree **out, const struct volt_manifest *m, struct volt_diag *d)
 {
 	struct links l = { 0 };
+	struct last_dir last = { 0 };
 	struct volt_tree *t;
 	char *arena;
 	size_t max_nodes = 1 + 3 + VOLT_SYNTH_COUNT, cap = 16;
@@ -251,7 +268,7 @@ int volt_tree_build(struct volt_tree **out, const struct volt_manifest *m, struc
 		t->nodes[n].a = (uint32_t)i;
 	}
 	for (size_t i = 0; i < m->n_entries; i++) {
-		ret = add_path(t, &l, &m->entries[i], d);
+		ret = add_path(t, &l, &m->entries[i], &last, d);
 		if (ret < 0)
 			goto fail;
 	}

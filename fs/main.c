@@ -94,7 +94,7 @@ static void usage(FILE *to)
 		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
 		"    -o noverify            serve objects without checking them against their names\n"
 		"    -o max_fds=N           object descriptors kept open at most (default 1024)\n"
-		"    -o readahead_kb=N      the mount's read-ahead (default 8192; 0 keeps the kernel's)\n"
+		"    -o readahead_kb=N      the mount's read-ahead (default 1024; 0 keeps the kernel's)\n"
 		"    -o keep_cas_cache      keep the store's pages cached after serving them (by\n"
 		"                           default they are dropped: cached once, in the mount)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
@@ -176,7 +176,7 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct volt_catalog_opts copts = { 0 };
-	struct options o = { .max_fds = 1024, .readahead_kb = 8192 };
+	struct options o = { .max_fds = 1024, .readahead_kb = 1024 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
 	int ret, level, status = 1;

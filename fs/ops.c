@@ -334,17 +334,18 @@ static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
 }
 
 /*
- * Drop the store's pages of a served range. The store's file system caches in
- * large folios (up to 2 MiB) and DONTNEED leaves a partly covered one alone,
- * so drop whole 2 MiB blocks, once the read has reached their end.
+ * Drop the store's pages behind a long read (the last reader's close drops
+ * the rest). Whole 32 MiB windows, once a read reaches their end: DONTNEED
+ * leaves partly covered large folios alone, and each call may drain every
+ * CPU's LRU batches, which costs too much to do per request.
  */
 static void drop_served(uint64_t fd, off_t off, size_t size)
 {
-	const off_t block = 2 << 20;
-	off_t start = off & ~(block - 1), end = (off + (off_t)size) & ~(block - 1);
+	const off_t window = 32 << 20;
+	off_t end = (off + (off_t)size) & ~(window - 1);
 
-	if (end > start)
-		posix_fadvise((int)fd, start, end - start, POSIX_FADV_DONTNEED);
+	if (end > (off & ~(window - 1)))
+		posix_fadvise((int)fd, end - window, window, POSIX_FADV_DONTNEED);
 }
 
 static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
