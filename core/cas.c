@@ -33,7 +33,7 @@ int volt_hash_parse(struct volt_hash *h, const char *hex, size_t len)
 		int lo = hex_plus_one[(unsigned char)hex[i + 1]] - 1;
 
 		bad |= hi | lo; /* negative if either is not a digit */
-		h->bytes[i / 2] = (uint8_t)(hi << 4 | lo);
+		h->bytes[i / 2] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
 	if (bad < 0)
 		return -EINVAL;
