@@ -4,7 +4,6 @@
  * and write the manifest last, so a ref never names an object that is not
  * there yet.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "names.h"
 #include "voltfs/build.h"
 
 struct walk {
@@ -27,11 +27,6 @@ struct walk {
 	struct { dev_t dev; ino_t ino; } stack[VOLT_DEPTH_MAX + 2];
 	int depth;
 };
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int walk_dir(struct walk *w, int dirfd, size_t plen);
 
@@ -94,57 +89,23 @@ static int walk_entry(struct walk *w, int dirfd, const char *name, size_t plen)
 	return ret;
 }
 
-/* Walk one folder in name order, so that a build is reproducible. */
+/* Walk one folder (and close dirfd) in name order, so that a build is reproducible. */
 static int walk_dir(struct walk *w, int dirfd, size_t plen)
 {
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
-	int ret = 0;
+	struct names names;
+	int ret;
 
-	dir = fdopendir(dirfd);
-	if (!dir) {
-		ret = -errno;
+	ret = names_list(dirfd, false, &names);
+	if (ret < 0) {
 		close(dirfd);
-		return volt_diag_set(w->d, ret, w->path, "opendir: %s", strerror(-ret));
+		return volt_diag_set(w->d, ret, w->path, "list: %s", strerror(-ret));
 	}
-	while ((errno = 0, de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? 2 * cap : 32) * sizeof(*names));
-
-			if (!grown) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			names = grown;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (errno) {
-		ret = volt_diag_set(w->d, -errno, w->path, "readdir: %s", strerror(errno));
-		goto out;
-	}
-	if (n > 1) /* names is NULL for an empty folder, and qsort's base must not be */
-		qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; i < n && ret == 0; i++) {
-		ret = walk_entry(w, dirfd, names[i], plen);
+	for (size_t i = 0; i < names.n && ret == 0; i++) {
+		ret = walk_entry(w, dirfd, names.v[i], plen);
 		w->path[plen] = '\0';
 	}
-out:
-	if (ret == -ENOMEM)
-		volt_diag_set(w->d, ret, w->path, "out of memory");
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(dir);
+	names_release(&names);
+	close(dirfd);
 	return ret;
 }
 

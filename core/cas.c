@@ -71,73 +71,75 @@ void volt_hash_xxh128(struct volt_hash *h, const void *buf, size_t len)
 	hash_from_xxh128(h, XXH3_128bits(buf, len));
 }
 
-int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out)
+/*
+ * Feed fd's content, from offset 0, to fn in 1 MiB chunks; stop at fn's
+ * first error. The bytes read go to *size. 0 or -errno.
+ */
+static int read_chunks(int fd, int (*fn)(void *ctx, const void *buf, size_t n), void *ctx,
+		       uint64_t *size)
 {
 	enum { CHUNK = 1 << 20 };
-	XXH3_state_t *state = NULL;
-	char *buf = NULL;
-	uint64_t size = 0;
+	char *buf = malloc(CHUNK);
 	off_t off = 0;
-	int ret = -ENOMEM;
+	int ret = 0;
 
-	state = XXH3_createState();
-	buf = malloc(CHUNK);
-	if (!state || !buf)
-		goto out;
-	XXH3_128bits_reset(state);
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n = pread(fd, buf, CHUNK, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (n < 0)
 			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
+		if (n <= 0)
 			break;
-		XXH3_128bits_update(state, buf, (size_t)n);
+		ret = fn(ctx, buf, (size_t)n);
+		if (ret < 0)
+			break;
 		off += n;
-		size += (uint64_t)n;
 	}
-	hash_from_xxh128(h, XXH3_128bits_digest(state));
-	if (size_out)
-		*size_out = size;
-	ret = 0;
-out:
 	free(buf);
+	if (size)
+		*size = (uint64_t)off;
+	return ret;
+}
+
+static int xxh128_update(void *ctx, const void *buf, size_t n)
+{
+	XXH3_128bits_update(ctx, buf, n);
+	return 0;
+}
+
+int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out)
+{
+	XXH3_state_t *state = XXH3_createState();
+	int ret;
+
+	if (!state)
+		return -ENOMEM;
+	XXH3_128bits_reset(state);
+	ret = read_chunks(fd, xxh128_update, state, size_out);
+	if (ret == 0)
+		hash_from_xxh128(h, XXH3_128bits_digest(state));
 	XXH3_freeState(state);
 	return ret;
 }
 
+static int sha256_update(void *ctx, const void *buf, size_t n)
+{
+	return EVP_DigestUpdate(ctx, buf, n) == 1 ? 0 : -ENOMEM;
+}
+
 static int sha256_fd(int fd, uint8_t out[VOLT_HASH_SHA256_LEN])
 {
-	enum { CHUNK = 1 << 20 };
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	char *buf = malloc(CHUNK);
-	off_t off = 0;
 	int ret = -ENOMEM;
 
-	if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	for (;;) {
-		ssize_t n = pread(fd, buf, CHUNK, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-		off += n;
-	}
-	ret = EVP_DigestFinal_ex(ctx, out, NULL) == 1 ? 0 : -ENOMEM;
-out:
-	free(buf);
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
+		ret = read_chunks(fd, sha256_update, ctx, NULL);
+	if (ret == 0 && EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		ret = -ENOMEM;
 	EVP_MD_CTX_free(ctx);
 	return ret;
 }

@@ -15,78 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "voltfs/maintain.h"
 #include "voltfs/manifest.h"
 #include "voltfs/refs.h"
 
 #define TMP_PREFIX ".tmp-" /* what cas.c's atomic writers name their temporary files */
 
-struct names {
-	char **v;
-	size_t n;
-};
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void names_release(struct names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = 0;
-}
-
-/* Every entry of dirfd but . and .., sorted. 0 or -errno. */
-static int names_list(int dirfd, struct names *ns)
-{
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir;
-	int fd, ret = 0;
-
-	ns->v = NULL;
-	ns->n = 0;
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	while ((errno = 0, de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (ns->n == cap) {
-			char **grown = realloc(ns->v, (cap = cap ? 2 * cap : 64) * sizeof(*ns->v));
-
-			if (!grown) {
-				ret = -ENOMEM;
-				break;
-			}
-			ns->v = grown;
-		}
-		ns->v[ns->n] = strdup(de->d_name);
-		if (!ns->v[ns->n]) {
-			ret = -ENOMEM;
-			break;
-		}
-		ns->n++;
-	}
-	if (ret == 0 && errno)
-		ret = -errno;
-	closedir(dir);
-	if (ret < 0)
-		names_release(ns);
-	else if (ns->n > 1)
-		qsort(ns->v, ns->n, sizeof(*ns->v), name_cmp);
-	return ret;
-}
 
 /* verify */
 
@@ -179,7 +114,7 @@ int volt_cas_verify_all(const struct volt_cas *cas, unsigned nworkers,
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
-	ret = names_list(cas->objects_fd, &ns);
+	ret = names_list(cas->objects_fd, false, &ns);
 	if (ret < 0)
 		return ret;
 	pool.items = calloc(ns.n ? ns.n : 1, sizeof(*pool.items));
@@ -308,7 +243,7 @@ static int gc_read_refs(const struct volt_cas *cas, struct hash_set *set,
 	struct names ns;
 	int ret;
 
-	ret = names_list(cas->refs_fd, &ns);
+	ret = names_list(cas->refs_fd, false, &ns);
 	if (ret < 0)
 		return volt_diag_set(d, ret, NULL, "list refs/: %s", strerror(-ret));
 	for (size_t i = 0; i < ns.n && ret == 0; i++) {
@@ -370,7 +305,7 @@ static bool is_temporary(const char *name)
 static int gc_sweep_refs(struct gc_sweep *s)
 {
 	struct names ns;
-	int ret = names_list(s->dirfd, &ns);
+	int ret = names_list(s->dirfd, false, &ns);
 
 	if (ret < 0)
 		return ret;
@@ -392,7 +327,7 @@ static int gc_sweep_refs(struct gc_sweep *s)
 static int gc_sweep_objects(struct gc_sweep *s, const struct hash_set *set, bool *seen)
 {
 	struct names ns;
-	int ret = names_list(s->dirfd, &ns);
+	int ret = names_list(s->dirfd, false, &ns);
 
 	if (ret < 0)
 		return ret;

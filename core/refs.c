@@ -4,7 +4,6 @@
  * The reference takes whichever directory entry comes first; here the
  * newest valid ref wins, deterministically.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "voltfs/refs.h"
 
 int volt_ref_parse_name(const char *name, enum volt_profile *p, char id[VOLT_REF_ID_LEN + 1])
@@ -47,11 +47,6 @@ void volt_ref_make_name(enum volt_profile p, const void *buf, size_t len,
 	snprintf(name, VOLT_REF_NAME_MAX, "%s-%.8s.json", volt_profile_name(p), hex);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void report_name(volt_report_fn report, void *ctx, const char *name, int err)
 {
 	struct volt_diag d;
@@ -66,89 +61,28 @@ static void report_name(volt_report_fn report, void *ctx, const char *name, int 
 	report(ctx, &d);
 }
 
-/* The sorted names of refs/ entries, dot files left out. */
-static int list_names(const struct volt_cas *cas, char ***names_out, size_t *n_out)
-{
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *dir;
-	int fd, ret = 0;
-
-	fd = openat(cas->refs_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	dir = fdopendir(fd);
-	if (!dir) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	while ((errno = 0, de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue; /* ., .., and writers' temporary files */
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
-
-			if (!grown) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			names = grown;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (errno)
-		ret = -errno;
-out:
-	closedir(dir);
-	if (ret < 0) {
-		while (n)
-			free(names[--n]);
-		free(names);
-		return ret;
-	}
-	if (n > 1) /* names is NULL for an empty refs/, and qsort's base must not be */
-		qsort(names, n, sizeof(*names), name_cmp);
-	*names_out = names;
-	*n_out = n;
-	return 0;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
 int volt_refs_each(const struct volt_cas *cas, int (*fn)(void *ctx, const struct volt_ref *r),
 		   void *ctx, volt_report_fn report, void *report_ctx)
 {
-	char **names = NULL;
-	size_t n = 0;
+	struct names names;
 	int ret;
 
-	ret = list_names(cas, &names, &n);
+	/* Dot files are writers' temporary files: skipped without a word. */
+	ret = names_list(cas->refs_fd, true, &names);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < n && ret == 0; i++) {
+	for (size_t i = 0; i < names.n && ret == 0; i++) {
 		struct volt_ref r;
-		int err = volt_ref_parse_name(names[i], &r.profile, r.id);
+		int err = volt_ref_parse_name(names.v[i], &r.profile, r.id);
 
 		if (err < 0) {
-			report_name(report, report_ctx, names[i], err);
+			report_name(report, report_ctx, names.v[i], err);
 			continue;
 		}
-		snprintf(r.name, sizeof(r.name), "%s", names[i]);
+		snprintf(r.name, sizeof(r.name), "%s", names.v[i]);
 		ret = fn(ctx, &r);
 	}
-	free_names(names, n);
+	names_release(&names);
 	return ret;
 }
 
