@@ -308,6 +308,25 @@ static void show_text(const struct volt_cas *cas, enum volt_profile p, const str
 	printf("total_bytes:  %lld\n", (long long)m->total_bytes);
 }
 
+/*
+ * FindCASRef + LoadManifest for a named profile: 0 with cas open and m loaded
+ * (release both), or the exit status, the reason said.
+ */
+static int load_profile(const char *cas_path, const char *name, enum volt_profile *p,
+			struct volt_cas *cas, struct volt_manifest *m, struct volt_ref *ref)
+{
+	if (parse_profile(name, p) < 0)
+		return EXIT_USAGE;
+	if (vc_open_cas(cas, cas_path, false))
+		return EXIT_FAILURE;
+	if (volt_refs_load_best(cas, *p, m, ref, report_refs, NULL) < 0) {
+		fprintf(stderr, "volt-cas: QEMU profile %s not found in %s\n", name, cas->path);
+		volt_cas_release(cas);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
 int vc_cmd_show(const struct command *cmd, const char *cas_path, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -333,16 +352,9 @@ int vc_cmd_show(const struct command *cmd, const char *cas_path, int argc, char 
 	}
 	if (argc - optind != 1)
 		return vc_usage_error(cmd, "show takes PROFILE");
-	if (parse_profile(argv[optind], &p) < 0)
-		return EXIT_USAGE;
-	if (vc_open_cas(&cas, cas_path, false))
-		return EXIT_FAILURE;
-	if (volt_refs_load_best(&cas, p, &m, &ref, report_refs, NULL) < 0) {
-		fprintf(stderr, "volt-cas: QEMU profile %s not found in %s\n", argv[optind],
-			cas.path);
-		volt_cas_release(&cas);
-		return EXIT_FAILURE;
-	}
+	ret = load_profile(cas_path, argv[optind], &p, &cas, &m, &ref);
+	if (ret)
+		return ret;
 	volt_profile_binary_name(m.arch, bin, sizeof(bin));
 	ret = 0;
 	if (json)
@@ -377,16 +389,9 @@ int vc_cmd_assemble(const struct command *cmd, const char *cas_path, int argc, c
 	}
 	if (argc - optind != 2)
 		return vc_usage_error(cmd, "assemble takes PROFILE DEST");
-	if (parse_profile(argv[optind], &p) < 0)
-		return EXIT_USAGE;
-	if (vc_open_cas(&cas, cas_path, false))
-		return EXIT_FAILURE;
-	if (volt_refs_load_best(&cas, p, &m, &ref, report_refs, NULL) < 0) {
-		fprintf(stderr, "volt-cas: QEMU profile %s not found in %s\n", argv[optind],
-			cas.path);
-		volt_cas_release(&cas);
-		return EXIT_FAILURE;
-	}
+	ret = load_profile(cas_path, argv[optind], &p, &cas, &m, &ref);
+	if (ret)
+		return ret;
 	volt_diag_clear(&d);
 	ret = volt_assemble(&cas, &m, argv[optind + 1], &stats, &d);
 	volt_manifest_release(&m);
