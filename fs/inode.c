@@ -62,6 +62,8 @@ void voltfs_objects_release(struct voltfs_objects *t)
 		free(t->chunks[i]);
 	free(t->index);
 	free(t->slots);
+	for (uint32_t i = 0; i < 256 && t->owners[i]; i++)
+		free(t->owners[i]);
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -252,6 +254,41 @@ int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	return 0;
 }
 
+#define MAX_OWNERS 65536 /* 256 chunks of 256 */
+
+/* The owner index of (uid, gid), made if new (under the lock): it, or -ENOMEM. */
+static int owner_of(struct voltfs_objects *t, uid_t uid, gid_t gid)
+{
+	uint32_t n = t->n_owners;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct voltfs_owner *o = &t->owners[i >> 8][i & 255];
+
+		if (o->uid == uid && o->gid == gid)
+			return (int)i;
+	}
+	if (n == MAX_OWNERS)
+		return -ENOMEM;
+	if (!t->owners[n >> 8]) {
+		struct voltfs_owner *chunk = calloc(256, sizeof(*chunk));
+
+		if (!chunk)
+			return -ENOMEM;
+		__atomic_store_n(&t->owners[n >> 8], chunk, __ATOMIC_RELEASE);
+	}
+	t->owners[n >> 8][n & 255] = (struct voltfs_owner){ uid, gid };
+	t->n_owners++;
+	return (int)n;
+}
+
+const struct voltfs_owner *voltfs_object_owner(struct voltfs *fs, const struct voltfs_object *o)
+{
+	const struct voltfs_owner *chunk =
+		__atomic_load_n(&fs->objects.owners[o->owner >> 8], __ATOMIC_ACQUIRE);
+
+	return &chunk[o->owner & 255];
+}
+
 int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
 		      const struct voltfs_object **obj, fuse_ino_t *ino)
 {
@@ -280,9 +317,14 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	}
 	pthread_mutex_lock(&t->lock);
 	if (!(o->flags & VOLTFS_OBJ_READY)) {
+		int owner = owner_of(t, st.st_uid, st.st_gid);
+
+		if (owner < 0) {
+			pthread_mutex_unlock(&t->lock);
+			return owner;
+		}
+		o->owner = (uint16_t)owner;
 		o->mode = (uint16_t)(S_IFREG | (st.st_mode & 0555));
-		o->uid = st.st_uid;
-		o->gid = st.st_gid;
 		o->size = st.st_size;
 		o->mtime_sec = st.st_mtim.tv_sec;
 		o->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;

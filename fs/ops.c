@@ -84,14 +84,17 @@ static void attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat
 	st->st_blocks = (st->st_size + 511) / 512;
 }
 
-static void attr_of_object(const struct voltfs_object *o, fuse_ino_t ino, struct stat *st)
+static void attr_of_object(struct voltfs *fs, const struct voltfs_object *o, fuse_ino_t ino,
+			   struct stat *st)
 {
+	const struct voltfs_owner *owner = voltfs_object_owner(fs, o);
+
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_mode = o->mode;
 	st->st_nlink = 1;
-	st->st_uid = o->uid;
-	st->st_gid = o->gid;
+	st->st_uid = owner->uid;
+	st->st_gid = owner->gid;
 	st->st_size = o->size;
 	st->st_blocks = (o->size + 511) / 512;
 	st->st_mtim.tv_sec = o->mtime_sec;
@@ -211,7 +214,7 @@ static int node_entry(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	ret = voltfs_object_get(fs, l, node, &obj, &e->ino);
 	if (ret < 0)
 		return ret;
-	attr_of_object(obj, e->ino, &e->attr);
+	attr_of_object(fs, obj, e->ino, &e->attr);
 	return 0;
 }
 
@@ -271,7 +274,7 @@ static int voltfs_do_getattr(struct voltfs *fs, fuse_ino_t ino, struct stat *st,
 		attr_of_node(in.l, in.node, st);
 		return 0;
 	case VOLTFS_INO_OBJECT:
-		attr_of_object(in.obj, ino, st);
+		attr_of_object(fs, in.obj, ino, st);
 		return 0;
 	case VOLTFS_INO_DEFAULT:
 		*timeout = ROOT_TIMEOUT;

@@ -18,19 +18,24 @@
 
 /*
  * An object as first seen: its attributes never change (an object's bytes
- * never do). 48 bytes: a host can hold millions. The hash is not kept here:
+ * never do). 40 bytes: a host can hold millions. The hash is not kept here:
  * it lives in the tree of the build that first named the object, and builds
- * live as long as the mount.
+ * live as long as the mount. Owners are few: an index into the owner table.
  */
 struct voltfs_object {
 	uint32_t serial, node; /* where it was first looked up: its hash, and log lines */
 	int64_t size;
 	int64_t mtime_sec;
 	uint32_t mtime_nsec;
-	uint32_t uid, gid;
 	uint16_t mode;
+	uint16_t owner;        /* index into voltfs_objects.owners */
 	uint8_t flags;         /* VOLTFS_OBJ_* */
 	int32_t slot;          /* its descriptor's slot, -1 when not open */
+};
+
+struct voltfs_owner {
+	uid_t uid;
+	gid_t gid;
 };
 
 #define VOLTFS_OBJ_READY 1u    /* the attributes are filled (from lstat of the object) */
@@ -59,7 +64,11 @@ struct voltfs_objects {
 	uint32_t max_fds;
 	int32_t free_head, idle_head, idle_tail;
 	const struct volt_catalog *catalog; /* where hashes are looked up */
+	/* The distinct (uid, gid) of objects (a store has one or two), in chunks that never move. */
+	struct voltfs_owner *owners[256];
+	uint32_t n_owners;
 };
+
 
 /* Counters shown in user.volt.stats; updated with relaxed atomics. */
 struct voltfs_stats {
@@ -148,6 +157,9 @@ void voltfs_object_close(struct voltfs *fs, uint32_t rec);
 
 /* Close every cached descriptor (at unmount). */
 void voltfs_objects_close_all(struct voltfs_objects *t);
+
+/* The owner of o (lock-free: an owner entry never changes once made). */
+const struct voltfs_owner *voltfs_object_owner(struct voltfs *fs, const struct voltfs_object *o);
 
 /* The record behind an object number, under the table lock (object.c uses it). */
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
