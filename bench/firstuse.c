@@ -52,20 +52,37 @@ static void parse(struct first_use *fu, int argc, char *argv[], const char *usag
 	fu->log = "/dev/null";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v': fu->daemon = optarg; break;
-		case 'o': fu->opts = optarg; break;
-		case 'c': fu->cas = optarg; break;
-		case 'm': fu->where = optarg; break;
-		case 'p': fu->profile = optarg; break;
-		case 'r': fu->runs = bench_parse_count("--runs", optarg); break;
-		case 'l': fu->log = optarg; break;
-		case 'C': fu->cold = true; break;
+		case 'v':
+			fu->daemon = optarg;
+			break;
+		case 'o':
+			fu->opts = optarg;
+			break;
+		case 'c':
+			fu->cas = optarg;
+			break;
+		case 'm':
+			fu->where = optarg;
+			break;
+		case 'p':
+			fu->profile = optarg;
+			break;
+		case 'r':
+			fu->runs = bench_parse_count("--runs", optarg);
+			break;
+		case 'l':
+			fu->log = optarg;
+			break;
+		case 'C':
+			fu->cold = true;
+			break;
 		case 'a':
 			if (fu->nargs + 1 >= sizeof(fu->args) / sizeof(fu->args[0]))
 				bench_die("--arg: at most 15");
 			fu->args[fu->nargs++] = optarg;
 			break;
-		default: bench_die("usage: %s", usage);
+		default:
+			bench_die("usage: %s", usage);
 		}
 	}
 	if (optind != argc || !fu->daemon || !fu->cas || !fu->where)
@@ -189,8 +206,13 @@ int bench_cmd_first_use_eager(int argc, char *argv[])
 	      "first-use-eager --volt-cas BIN --cas CAS --dest DIR [--profile P] [--runs R] "
 	      "[--cold]");
 	for (unsigned long r = 0; r < fu.runs; r++) {
-		char *aargv[] = { (char *)fu.daemon, (char *)"--cas", (char *)fu.cas,
-				  (char *)"assemble", (char *)fu.profile, (char *)fu.where, NULL };
+		char *aargv[] = { (char *)fu.daemon,
+				  (char *)"--cas",
+				  (char *)fu.cas,
+				  (char *)"assemble",
+				  (char *)fu.profile,
+				  (char *)fu.where,
+				  NULL };
 		double t0, t1, t2;
 		int status;
 

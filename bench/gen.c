@@ -31,7 +31,7 @@ struct gen {
 	int objects_fd;
 	struct entry *e;
 	size_t n, cap;
-	uint64_t bytes;     /* sum of the sizes of the manifest's entries */
+	uint64_t bytes;	    /* sum of the sizes of the manifest's entries */
 	uint64_t new_count; /* objects written by this run */
 };
 

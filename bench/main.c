@@ -43,13 +43,17 @@ static const struct {
 	{ "gen", bench_cmd_gen,
 	  "CAS PROFILE [--exe F] [--random PATH=SIZE]... [--small N] [--fanout K]\n"
 	  "\t\t[--list FILE] [--list-prefix P]   write a synthetic profile into a CAS" },
-	{ "read", bench_cmd_read, "[--cold] [--runs R] [--warmup W] [--bs SIZE] FILE...\n"
-				  "\t\tsequential read(2) of each FILE per run" },
-	{ "exec", bench_cmd_exec, "[--cold] [--runs R] [--warmup W] [--env N=V]... -- CMD ARG...\n"
-				  "\t\tposix_spawn + waitpid, output to /dev/null" },
-	{ "lat", bench_cmd_lat, "ls|cat PATH [--runs N] [--warmup W]\n"
-				"\t\topendir/readdir/closedir or open/read/close, no exec" },
-	{ "stat-walk", bench_cmd_stat_walk, "DIR [--passes P] [--cold]   readdir + fstatat of all" },
+	{ "read", bench_cmd_read,
+	  "[--cold] [--runs R] [--warmup W] [--bs SIZE] FILE...\n"
+	  "\t\tsequential read(2) of each FILE per run" },
+	{ "exec", bench_cmd_exec,
+	  "[--cold] [--runs R] [--warmup W] [--env N=V]... -- CMD ARG...\n"
+	  "\t\tposix_spawn + waitpid, output to /dev/null" },
+	{ "lat", bench_cmd_lat,
+	  "ls|cat PATH [--runs N] [--warmup W]\n"
+	  "\t\topendir/readdir/closedir or open/read/close, no exec" },
+	{ "stat-walk", bench_cmd_stat_walk,
+	  "DIR [--passes P] [--cold]   readdir + fstatat of all" },
 	{ "stat-list", bench_cmd_stat_list, "LIST ROOT [--passes P] [--cold]   fstatat each path" },
 	{ "resident", bench_cmd_resident, "FILE...   page-cache bytes (mmap + mincore)" },
 	{ "folios", bench_cmd_folios, "FILE...   share of its cached pages in large folios" },

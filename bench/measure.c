@@ -47,14 +47,22 @@ int bench_cmd_read(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': is_cold = true; break;
-		case 'r': runs = bench_parse_count("--runs", optarg); break;
-		case 'w': warmup = strtoul(optarg, NULL, 10); break;
+		case 'c':
+			is_cold = true;
+			break;
+		case 'r':
+			runs = bench_parse_count("--runs", optarg);
+			break;
+		case 'w':
+			warmup = strtoul(optarg, NULL, 10);
+			break;
 		case 'b':
 			if (bench_parse_size(optarg, &bs) < 0 || !bs || bs > (1u << 30))
 				bench_die("--bs: bad size '%s'", optarg);
 			break;
-		default: bench_die("usage: read [--cold] [--runs R] [--warmup W] [--bs SIZE] FILE...");
+		default:
+			bench_die("usage: read [--cold] [--runs R] [--warmup W] [--bs SIZE] "
+				  "FILE...");
 		}
 	}
 	if (optind == argc)
@@ -104,15 +112,23 @@ int bench_cmd_exec(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': is_cold = true; break;
-		case 'r': runs = bench_parse_count("--runs", optarg); break;
-		case 'w': warmup = strtoul(optarg, NULL, 10); break;
+		case 'c':
+			is_cold = true;
+			break;
+		case 'r':
+			runs = bench_parse_count("--runs", optarg);
+			break;
+		case 'w':
+			warmup = strtoul(optarg, NULL, 10);
+			break;
 		case 'e':
 			if (nenv + 1 >= sizeof(env) / sizeof(env[0]) || !strchr(optarg, '='))
 				bench_die("--env: NAME=VALUE, at most 15");
 			env[nenv++] = optarg;
 			break;
-		default: bench_die("usage: exec [--cold] [--runs R] [--warmup W] [--env N=V] -- CMD...");
+		default:
+			bench_die("usage: exec [--cold] [--runs R] [--warmup W] [--env N=V] -- "
+				  "CMD...");
 		}
 	}
 	if (optind == argc)
@@ -174,9 +190,14 @@ int bench_cmd_lat(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': runs = bench_parse_count("--runs", optarg); break;
-		case 'w': warmup = strtoul(optarg, NULL, 10); break;
-		default: bench_die("usage: lat ls|cat PATH [--runs N] [--warmup W]");
+		case 'r':
+			runs = bench_parse_count("--runs", optarg);
+			break;
+		case 'w':
+			warmup = strtoul(optarg, NULL, 10);
+			break;
+		default:
+			bench_die("usage: lat ls|cat PATH [--runs N] [--warmup W]");
 		}
 	}
 	if (argc - optind != 2 || (strcmp(argv[optind], "ls") && strcmp(argv[optind], "cat")))
@@ -255,9 +276,14 @@ int bench_cmd_stat_walk(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': is_cold = true; break;
-		case 'p': passes = bench_parse_count("--passes", optarg); break;
-		default: bench_die("usage: stat-walk DIR [--passes P] [--cold]");
+		case 'c':
+			is_cold = true;
+			break;
+		case 'p':
+			passes = bench_parse_count("--passes", optarg);
+			break;
+		default:
+			bench_die("usage: stat-walk DIR [--passes P] [--cold]");
 		}
 	}
 	if (argc - optind != 1)
@@ -294,9 +320,14 @@ int bench_cmd_stat_list(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': is_cold = true; break;
-		case 'p': passes = bench_parse_count("--passes", optarg); break;
-		default: bench_die("usage: stat-list LIST ROOT [--passes P] [--cold]");
+		case 'c':
+			is_cold = true;
+			break;
+		case 'p':
+			passes = bench_parse_count("--passes", optarg);
+			break;
+		default:
+			bench_die("usage: stat-list LIST ROOT [--passes P] [--cold]");
 		}
 	}
 	if (argc - optind != 2)

@@ -116,9 +116,9 @@ double bench_samples_mean(const struct bench_samples *s)
 
 void bench_samples_print(struct bench_samples *s, const char *prefix)
 {
-	printf(" %sn=%zu %sp50=%.9g %sp90=%.9g %sp99=%.9g %smin=%.9g %smax=%.9g %smean=%.9g", prefix,
-	       s->n, prefix, bench_samples_pct(s, 50), prefix, bench_samples_pct(s, 90), prefix,
-	       bench_samples_pct(s, 99), prefix, bench_samples_pct(s, 0), prefix,
+	printf(" %sn=%zu %sp50=%.9g %sp90=%.9g %sp99=%.9g %smin=%.9g %smax=%.9g %smean=%.9g",
+	       prefix, s->n, prefix, bench_samples_pct(s, 50), prefix, bench_samples_pct(s, 90),
+	       prefix, bench_samples_pct(s, 99), prefix, bench_samples_pct(s, 0), prefix,
 	       bench_samples_pct(s, 100), prefix, bench_samples_mean(s));
 }
 
@@ -294,9 +294,21 @@ int bench_parse_size(const char *s, uint64_t *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
 	}
 	if (*end == 'i' && shift)
 		end++;

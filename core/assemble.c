@@ -22,7 +22,7 @@ static int mkdir_p(const char *path)
 	if (len == 0 || len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; ; p++) {
+	for (char *p = buf + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		char c = *p;
@@ -90,8 +90,8 @@ static int copy_object(const struct volt_cas *cas, const struct volt_hash *h, in
 		ssize_t n = copy_file_range(src, NULL, dst, NULL, (size_t)left, 0);
 
 		/* Across file systems some kernels refuse: copy by hand. */
-		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-			      errno == EOPNOTSUPP))
+		if (n < 0 &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
 			n = copy_chunk(src, dst, st.st_size - left);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -220,6 +220,7 @@ int volt_resolve(const struct volt_cas *cas, enum volt_profile p, const char *ar
 		return ret;
 	}
 	if (stat(r->binary, &st) < 0)
-		return volt_diag_set(d, -ENOEXEC, r->binary, "QEMU binary not found after assembly");
+		return volt_diag_set(d, -ENOEXEC, r->binary,
+				     "QEMU binary not found after assembly");
 	return 0;
 }

@@ -24,7 +24,10 @@ struct walk {
 	cJSON *objects;
 	char path[VOLT_PATH_MAX + 2];
 	/* Folders on the current path, to refuse a link cycle. */
-	struct { dev_t dev; ino_t ino; } stack[VOLT_DEPTH_MAX + 2];
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} stack[VOLT_DEPTH_MAX + 2];
 	int depth;
 };
 

@@ -17,9 +17,9 @@
 
 /* Lowercase hex digit values plus one; 0 for everything else (uppercase too: one object, one name). */
 static const uint8_t hex_plus_one[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
-	['f'] = 16,
+	['0'] = 1,  ['1'] = 2,	['2'] = 3,  ['3'] = 4,	['4'] = 5,  ['5'] = 6,
+	['6'] = 7,  ['7'] = 8,	['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+	['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
 };
 
 int volt_hash_parse(struct volt_hash *h, const char *hex, size_t len)
@@ -317,7 +317,8 @@ static int put_atomic(int dirfd, const char *name, mode_t mode, bool replace,
 		if (replace)
 			ret = renameat(dirfd, tmp, dirfd, name) < 0 ? -errno : 0;
 		else
-			ret = linkat(dirfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST ? -errno : 0;
+			ret = linkat(dirfd, tmp, dirfd, name, 0) < 0 && errno != EEXIST ? -errno
+											: 0;
 	}
 	if (ret < 0 || !replace)
 		unlinkat(dirfd, tmp, 0);

@@ -21,7 +21,7 @@
 struct slot {
 	pthread_mutex_t lock;
 	const struct volt_loaded *current; /* NULL while no usable ref */
-	bool evaluated;                    /* current was chosen at gen and mtime: */
+	bool evaluated;			   /* current was chosen at gen and mtime: */
 	uint64_t gen;
 	struct timespec mtime;
 };
@@ -37,7 +37,7 @@ struct volt_catalog {
 	char *mountpoint;
 	struct slot slots[VOLT_PROFILE_COUNT];
 	pthread_mutex_t lock; /* serials, pins and the unknown-name scan */
-	uint64_t gen;         /* bumped by volt_catalog_invalidate */
+	uint64_t gen;	      /* bumped by volt_catalog_invalidate */
 	uint32_t next_serial;
 	struct pin *pins;
 	size_t n_pins;
@@ -357,8 +357,9 @@ int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const c
 	if (ret < 0) {
 		if (ret != -ENOENT)
 			report(c, &d);
-		return ret == -ENOENT || ret == -EBADMSG || ret == -EINVAL || ret == -EFBIG ? -ENOENT
-											    : ret;
+		return ret == -ENOENT || ret == -EBADMSG || ret == -EINVAL || ret == -EFBIG
+			       ? -ENOENT
+			       : ret;
 	}
 	snprintf(dirname, sizeof(dirname), "%s@%s", volt_profile_name(p), id);
 	ret = build_loaded(c, p, &m, &ref, dirname, &l);

@@ -22,7 +22,6 @@
 
 #define TMP_PREFIX ".tmp-" /* what cas.c's atomic writers name their temporary files */
 
-
 /* verify */
 
 struct verify_item {
@@ -285,8 +284,9 @@ struct gc_sweep {
 static void gc_remove(struct gc_sweep *s, enum volt_gc_kind kind, const char *name,
 		      const struct stat *st)
 {
-	struct volt_gc_item it = { .kind = kind, .dir = s->dir, .name = name,
-				   .size = (uint64_t)st->st_size };
+	struct volt_gc_item it = {
+		.kind = kind, .dir = s->dir, .name = name, .size = (uint64_t)st->st_size
+	};
 
 	if (s->o->force && unlinkat(s->dirfd, name, 0) < 0) {
 		it.err = -errno;

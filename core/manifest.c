@@ -26,9 +26,8 @@ static int refuse_path(struct volt_diag *d, const char *path, size_t len, const 
 
 	if (!d)
 		return -EINVAL;
-	snprintf(d->entry, sizeof(d->entry), "%.*s", (int)(len < sizeof(d->entry) ? len
-									 : sizeof(d->entry)),
-		 path);
+	snprintf(d->entry, sizeof(d->entry), "%.*s",
+		 (int)(len < sizeof(d->entry) ? len : sizeof(d->entry)), path);
 	va_start(ap, fmt);
 	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
 	va_end(ap);
@@ -113,8 +112,7 @@ int volt_time_parse_rfc3339(const char *s, struct timespec *ts)
 	    (s[10] != 'T' && s[10] != 't') || parse_digits(s + 11, 2, &h) || s[13] != ':' ||
 	    parse_digits(s + 14, 2, &mi) || s[16] != ':' || parse_digits(s + 17, 2, &sec))
 		return -EINVAL;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	p = s + 19;
 	if (*p == '.') {
@@ -292,9 +290,9 @@ static int check_entries(const struct volt_manifest *m, struct volt_diag *d)
  */
 static int check_known_keys_once(const cJSON *root, struct volt_diag *d)
 {
-	static const char *const known[] = { "name", "created_at", "objects", "profile",
-					     "qemu_version", "build_date", "build_host", "arch",
-					     "total_bytes" };
+	static const char *const known[] = { "name",	   "created_at",   "objects",
+					     "profile",	   "qemu_version", "build_date",
+					     "build_host", "arch",	   "total_bytes" };
 	enum { N = sizeof(known) / sizeof(*known) };
 	int seen[N] = { 0 };
 	const cJSON *it;
@@ -348,13 +346,15 @@ static int fill_fields(struct volt_manifest *m, const cJSON *root, struct arena 
 	}
 	/* arch names the binary, bin/qemu-system-<arch>: a word, never a path. */
 	if (m->arch && (!m->arch[0] || strlen(m->arch) > 32 ||
-			m->arch[strspn(m->arch, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					      "0123456789_-")]))
+			m->arch[strspn(m->arch, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+						"YZ"
+						"0123456789_-")]))
 		return volt_diag_set(d, -EBADMSG, "arch", "'%.40s' is not an architecture name",
 				     m->arch);
 	if (total && !cJSON_IsNull(total)) {
 		if (!cJSON_IsNumber(total) || total->valuedouble < 0 ||
-		    total->valuedouble > 9.0e15 || total->valuedouble != (double)(int64_t)total->valuedouble)
+		    total->valuedouble > 9.0e15 ||
+		    total->valuedouble != (double)(int64_t)total->valuedouble)
 			return volt_diag_set(d, -EBADMSG, "total_bytes", "not a byte count");
 		m->total_bytes = (int64_t)total->valuedouble;
 	}
@@ -379,7 +379,8 @@ static int fill_entries(struct volt_manifest *m, const cJSON *objects, struct ar
 			return volt_diag_set(d, -EINVAL, it->string, "hash is not a string");
 		if (volt_hash_parse(&e->hash, it->valuestring, strlen(it->valuestring)) < 0)
 			return volt_diag_set(d, -EINVAL, it->string,
-					     "'%.80s' is not an object name (32 or 64 lowercase hex)",
+					     "'%.80s' is not an object name (32 or 64 lowercase "
+					     "hex)",
 					     it->valuestring);
 		e->path = arena_put(a, it->string, len);
 		e->path_len = (uint32_t)len;
@@ -534,8 +535,7 @@ int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, con
 	if (ret == -EBADMSG)
 		return volt_diag_set(d, ret, NULL, "not a regular file");
 	if (ret == -EFBIG)
-		return volt_diag_set(d, ret, NULL, "larger than %u bytes",
-				     VOLT_MANIFEST_MAX_BYTES);
+		return volt_diag_set(d, ret, NULL, "larger than %u bytes", VOLT_MANIFEST_MAX_BYTES);
 	if (ret < 0)
 		return volt_diag_set(d, ret, NULL, "cannot read: %s", strerror(-ret));
 	if (id) {

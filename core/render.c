@@ -71,8 +71,8 @@ static void buf_putc(struct buf *b, char c)
 	buf_put(b, &c, 1);
 }
 
-__attribute__((format(printf, 2, 0)))
-static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void buf_vprintf(struct buf *b, const char *fmt,
+							      va_list ap)
 {
 	char small[128];
 	char *big;
@@ -149,9 +149,8 @@ static void put_word(struct buf *b, const char *w, size_t n, enum quoting q)
  * Format one word into scratch, then write it into out as q says. A failure
  * of either buffer ends up sticky in out.
  */
-__attribute__((format(printf, 4, 0)))
-static void put_vwordf(struct buf *out, struct buf *scratch, enum quoting q, const char *fmt,
-		       va_list ap)
+__attribute__((format(printf, 4, 0))) static void
+put_vwordf(struct buf *out, struct buf *scratch, enum quoting q, const char *fmt, va_list ap)
 {
 	scratch->len = 0;
 	buf_vprintf(scratch, fmt, ap);
@@ -162,8 +161,8 @@ static void put_vwordf(struct buf *out, struct buf *scratch, enum quoting q, con
 	put_word(out, scratch->p, scratch->len, q);
 }
 
-__attribute__((format(printf, 4, 5)))
-static void put_wordf(struct buf *out, struct buf *scratch, enum quoting q, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void put_wordf(struct buf *out, struct buf *scratch,
+							    enum quoting q, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -182,8 +181,8 @@ struct argv_writer {
 	size_t count;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void add_arg(struct argv_writer *w, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void add_arg(struct argv_writer *w, const char *fmt,
+							  ...)
 {
 	va_list ap;
 

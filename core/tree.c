@@ -17,9 +17,9 @@
 struct tnode {
 	uint32_t parent;
 	uint32_t name_off; /* NUL-terminated name in the arena */
-	uint32_t a;        /* dir: first child; file: hash offset; synth: which */
-	uint32_t b;        /* dir: number of children; file: hash length */
-	uint32_t c;        /* dir: number of child folders */
+	uint32_t a;	   /* dir: first child; file: hash offset; synth: which */
+	uint32_t b;	   /* dir: number of children; file: hash length */
+	uint32_t c;	   /* dir: number of child folders */
 	uint16_t name_len;
 	uint8_t kind;
 };
@@ -320,8 +320,8 @@ uint32_t volt_tree_files(const struct volt_tree *t)
 
 size_t volt_tree_footprint(const struct volt_tree *t)
 {
-	return sizeof(*t) + t->count * sizeof(*t->nodes) + ((size_t)t->mask + 1) * sizeof(uint32_t) +
-	       t->arena_size;
+	return sizeof(*t) + t->count * sizeof(*t->nodes) +
+	       ((size_t)t->mask + 1) * sizeof(uint32_t) + t->arena_size;
 }
 
 uint32_t volt_tree_lookup(const struct volt_tree *t, uint32_t dir, const char *name, size_t len)

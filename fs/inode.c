@@ -30,8 +30,7 @@
 #define CHUNK_SIZE (1u << CHUNK_BITS)
 #define OBJ_MAX (VOLTFS_OBJ_CHUNKS * CHUNK_SIZE) /* below UINT32_MAX, "default" */
 
-int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
-			struct volt_catalog *catalog)
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds, struct volt_catalog *catalog)
 {
 	memset(t, 0, sizeof(*t));
 	t->catalog = catalog;
@@ -69,7 +68,8 @@ void voltfs_objects_release(struct voltfs_objects *t)
 
 static struct voltfs_object *record(const struct voltfs_objects *t, uint32_t i)
 {
-	struct voltfs_object *chunk = __atomic_load_n(&t->chunks[i >> CHUNK_BITS], __ATOMIC_ACQUIRE);
+	struct voltfs_object *chunk =
+		__atomic_load_n(&t->chunks[i >> CHUNK_BITS], __ATOMIC_ACQUIRE);
 
 	return &chunk[i & (CHUNK_SIZE - 1)];
 }
@@ -184,8 +184,8 @@ int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out)
 				   ? record(&fs->objects, (uint32_t)r)
 				   : NULL;
 		/* Only a lookup hands out a usable object number. */
-		if (out->obj && !(__atomic_load_n(&out->obj->flags, __ATOMIC_ACQUIRE) &
-				  VOLTFS_OBJ_READY))
+		if (out->obj &&
+		    !(__atomic_load_n(&out->obj->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_READY))
 			out->obj = NULL;
 		out->kind = VOLTFS_INO_OBJECT;
 		out->rec = (uint32_t)r;
@@ -208,8 +208,9 @@ static void log_missing(const struct volt_loaded *l, uint32_t node, const struct
 		strcpy(path, "?");
 	volt_hash_format(h, hex);
 	voltfs_log(LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
-		   err == -ENOENT ? "is missing" : err == -EIO ? "is not a regular file"
-							   : strerror(-err));
+		   err == -ENOENT ? "is missing"
+		   : err == -EIO  ? "is not a regular file"
+				  : strerror(-err));
 }
 
 /* The record of h, made (not yet ready) if new: its number, or -ENOMEM. */
@@ -336,8 +337,7 @@ out:
 	return 0;
 }
 
-void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf,
-			 size_t size)
+void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf, size_t size)
 {
 	const struct volt_loaded *l = volt_catalog_by_serial(fs->catalog, obj->serial);
 	size_t n;

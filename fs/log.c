@@ -19,7 +19,9 @@ int voltfs_log_level(const char *name)
 	static const struct {
 		const char *name;
 		int prio;
-	} levels[] = { { "error", LOG_ERR }, { "warning", LOG_WARNING }, { "info", LOG_INFO },
+	} levels[] = { { "error", LOG_ERR },
+		       { "warning", LOG_WARNING },
+		       { "info", LOG_INFO },
 		       { "debug", LOG_DEBUG } };
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(*levels); i++)

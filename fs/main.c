@@ -32,7 +32,6 @@ struct options {
 
 enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
 
-
 static const struct fuse_opt option_spec[] = {
 	{ "memory=%d", offsetof(struct options, memory), 0 },
 	{ "cpus=%d", offsetof(struct options, cpus), 0 },
@@ -92,9 +91,11 @@ static void usage(FILE *to)
 		"    -o cpus=N              guest CPUs in args and unit (default 1)\n"
 		"    -o rootfs=PATH         9p root file system in args and unit (default none)\n"
 		"    -o kernel=PATH         kernel to boot in unit (default none)\n"
-		"    -o noverify            serve objects without checking them against their names\n"
+		"    -o noverify            serve objects without checking them against their "
+		"names\n"
 		"    -o max_fds=N           object descriptors kept open at most (default 1024)\n"
-		"    -o readahead_kb=N      the mount's read-ahead (default 1024; 0 keeps the kernel's)\n"
+		"    -o readahead_kb=N      the mount's read-ahead (default 1024; 0 keeps the "
+		"kernel's)\n"
 		"    -o keep_cas_cache      keep the store's pages cached after serving them (by\n"
 		"                           default they are dropped: cached once, in the mount)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
@@ -266,8 +267,8 @@ int main(int argc, char *argv[])
 	snprintf(refs, sizeof(refs), "%s/refs", cas);
 	ret = voltfs_watch_start(&fs, refs);
 	if (ret < 0)
-		voltfs_log(LOG_WARNING, "cannot watch %s (%s): ref changes show within %d s",
-			   refs, strerror(-ret), 1);
+		voltfs_log(LOG_WARNING, "cannot watch %s (%s): ref changes show within %d s", refs,
+			   strerror(-ret), 1);
 	voltfs_log(LOG_INFO, "serving %s at %s", cas, mnt);
 	ret = run(fs.se, &cmd);
 	voltfs_watch_stop(&fs);

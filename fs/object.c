@@ -69,8 +69,8 @@ static void free_slot(struct voltfs_objects *t, int32_t i)
 	t->free_head = i;
 }
 
-static int log_bad(struct voltfs *fs, const struct voltfs_object *obj,
-		   const struct volt_hash *h, int err)
+static int log_bad(struct voltfs *fs, const struct voltfs_object *obj, const struct volt_hash *h,
+		   int err)
 {
 	char where[512], hex[VOLT_HASH_HEX_MAX + 1];
 
@@ -117,7 +117,8 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 	slot = take_slot(t); /* reserved: opened and checked outside the lock */
 	pthread_mutex_unlock(&t->lock);
 	if (slot < 0) {
-		voltfs_log(LOG_WARNING, "all %u object descriptors in use (-o max_fds)", t->max_fds);
+		voltfs_log(LOG_WARNING, "all %u object descriptors in use (-o max_fds)",
+			   t->max_fds);
 		return -EMFILE;
 	}
 
@@ -147,8 +148,9 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 		close(fd);
 		fd = reuse(t, obj);
 	} else {
-		t->slots[slot] = (struct voltfs_fd_slot){ .fd = fd, .users = 1, .rec = rec,
-							  .prev = -1, .next = -1 };
+		t->slots[slot] = (struct voltfs_fd_slot){
+			.fd = fd, .users = 1, .rec = rec, .prev = -1, .next = -1
+		};
 		obj->slot = slot;
 		if (fs->verify)
 			__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELAXED);
@@ -166,8 +168,7 @@ void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 
 	pthread_mutex_lock(&t->lock);
 	obj = voltfs_object_record(t, rec);
-	if (obj->slot >= 0 && t->slots[obj->slot].users &&
-	    --t->slots[obj->slot].users == 0) {
+	if (obj->slot >= 0 && t->slots[obj->slot].users && --t->slots[obj->slot].users == 0) {
 		idle_push(t, obj->slot);
 		fd = t->slots[obj->slot].fd;
 	}

@@ -364,8 +364,9 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		/* What the read returns, not what it asked for (lock-free decode). */
 		if (voltfs_ino_decode(fs_of(req), ino, &in) == 0 && off < in.obj->size)
 			VOLTFS_COUNT(fs_of(req), bytes_served,
-				     (uint64_t)(in.obj->size - off) < size ? (uint64_t)(in.obj->size - off)
-									: size);
+				     (uint64_t)(in.obj->size - off) < size
+					     ? (uint64_t)(in.obj->size - off)
+					     : size);
 		/* Served from the object's own descriptor: spliced where the kernel can. */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		buf.buf[0].fd = (int)fi->fh;
@@ -392,7 +393,8 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	if ((size_t)off >= t->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
-		fuse_reply_buf(req, t->buf + off, t->len - (size_t)off < size ? t->len - (size_t)off : size);
+		fuse_reply_buf(req, t->buf + off,
+			       t->len - (size_t)off < size ? t->len - (size_t)off : size);
 }
 
 static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -411,9 +413,9 @@ static void voltfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 	struct voltfs_ino in;
 	int ret = voltfs_ino_decode(fs_of(req), ino, &in);
 
-	if (ret == 0 && (in.kind == VOLTFS_INO_OBJECT || in.kind == VOLTFS_INO_DEFAULT ||
-			 (in.kind == VOLTFS_INO_NODE &&
-			  volt_tree_kind(in.l->tree, in.node) != VOLT_NODE_DIR)))
+	if (ret == 0 &&
+	    (in.kind == VOLTFS_INO_OBJECT || in.kind == VOLTFS_INO_DEFAULT ||
+	     (in.kind == VOLTFS_INO_NODE && volt_tree_kind(in.l->tree, in.node) != VOLT_NODE_DIR)))
 		ret = -ENOTDIR;
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
@@ -658,8 +660,7 @@ static void voltfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name
 	fuse_reply_err(req, EROFS);
 }
 
-static void voltfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			      const char *name)
+static void voltfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	(void)link, (void)parent, (void)name;
 	fuse_reply_err(req, EROFS);
@@ -686,15 +687,15 @@ static void voltfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name
 	fuse_reply_err(req, EROFS);
 }
 
-static void voltfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-			    off_t off, struct fuse_file_info *fi)
+static void voltfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			    struct fuse_file_info *fi)
 {
 	(void)ino, (void)buf, (void)size, (void)off, (void)fi;
 	fuse_reply_err(req, EROFS);
 }
 
-static void voltfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			       const char *value, size_t size, int flags)
+static void voltfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			       size_t size, int flags)
 {
 	(void)ino, (void)name, (void)value, (void)size, (void)flags;
 	fuse_reply_err(req, EROFS);

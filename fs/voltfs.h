@@ -28,9 +28,9 @@ struct voltfs_object {
 	int64_t mtime_sec;
 	uint32_t mtime_nsec;
 	uint16_t mode;
-	uint16_t owner;        /* index into voltfs_objects.owners */
-	uint8_t flags;         /* VOLTFS_OBJ_* */
-	int32_t slot;          /* its descriptor's slot, -1 when not open */
+	uint16_t owner; /* index into voltfs_objects.owners */
+	uint8_t flags;	/* VOLTFS_OBJ_* */
+	int32_t slot;	/* its descriptor's slot, -1 when not open */
 };
 
 struct voltfs_owner {
@@ -44,9 +44,9 @@ struct voltfs_owner {
 /* A cached object descriptor. */
 struct voltfs_fd_slot {
 	int fd;
-	uint32_t users;      /* open file handles on fd; 0 = idle, in the LRU */
-	uint32_t rec;        /* the object */
-	int32_t prev, next;  /* idle LRU, or the free list (next only); -1 ends */
+	uint32_t users;	    /* open file handles on fd; 0 = idle, in the LRU */
+	uint32_t rec;	    /* the object */
+	int32_t prev, next; /* idle LRU, or the free list (next only); -1 ends */
 };
 
 #define VOLTFS_OBJ_CHUNK_BITS 12
@@ -54,9 +54,9 @@ struct voltfs_fd_slot {
 
 struct voltfs_objects {
 	pthread_mutex_t lock; /* the index, new records, descriptor slots */
-	uint32_t *index; /* open addressing on the hash: record numbers + 1, 0 = empty */
+	uint32_t *index;      /* open addressing on the hash: record numbers + 1, 0 = empty */
 	uint32_t mask;
-	uint32_t count;  /* published with release: records below it are readable */
+	uint32_t count; /* published with release: records below it are readable */
 	/* Records never move and chunks are never replaced: readers need no lock. */
 	struct voltfs_object *chunks[VOLTFS_OBJ_CHUNKS];
 	/* Descriptor cache: max_fds slots. */
@@ -68,7 +68,6 @@ struct voltfs_objects {
 	struct voltfs_owner *owners[256];
 	uint32_t n_owners;
 };
-
 
 /* Counters shown in user.volt.stats; updated with relaxed atomics. */
 struct voltfs_stats {
@@ -92,11 +91,11 @@ struct voltfs {
 	struct voltfs_objects objects;
 	char *mountpoint; /* absolute */
 	bool foreground;
-	bool verify; /* check each object against its name before serving it */
+	bool verify;	     /* check each object against its name before serving it */
 	bool drop_cas_cache; /* drop the store's pages once served: cached once, in the mount */
 	unsigned int readahead_kb; /* the mount's read-ahead, set after INIT */
-	int ra_pending;            /* not set yet */
-	unsigned int max_read;     /* -o max_read, 0 if not given */
+	int ra_pending;		   /* not set yet */
+	unsigned int max_read;	   /* -o max_read, 0 if not given */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
@@ -107,8 +106,8 @@ struct voltfs {
 /* inode.c: what an inode number stands for. */
 enum voltfs_ino_kind {
 	VOLTFS_INO_ROOT,
-	VOLTFS_INO_NODE,   /* a folder or synthetic file of one loaded build */
-	VOLTFS_INO_OBJECT, /* a CAS object, in every profile and build alike */
+	VOLTFS_INO_NODE,    /* a folder or synthetic file of one loaded build */
+	VOLTFS_INO_OBJECT,  /* a CAS object, in every profile and build alike */
 	VOLTFS_INO_DEFAULT, /* the "default" link at the root */
 };
 
@@ -116,14 +115,13 @@ enum voltfs_ino_kind {
 
 struct voltfs_ino {
 	enum voltfs_ino_kind kind;
-	const struct volt_loaded *l; /* NODE */
-	uint32_t node;               /* NODE */
+	const struct volt_loaded *l;	 /* NODE */
+	uint32_t node;			 /* NODE */
 	const struct voltfs_object *obj; /* OBJECT */
-	uint32_t rec;                    /* OBJECT: its record number */
+	uint32_t rec;			 /* OBJECT: its record number */
 };
 
-int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds,
-			struct volt_catalog *catalog);
+int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds, struct volt_catalog *catalog);
 void voltfs_objects_release(struct voltfs_objects *t);
 
 /* The inode number of node of build l. */
@@ -167,8 +165,7 @@ struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r)
 void voltfs_object_hash(struct voltfs *fs, const struct voltfs_object *o, struct volt_hash *h);
 
 /* xattr.c: values into buf (at least 1 KiB): a length, -ENODATA, or -errno. */
-int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf,
-		       size_t size);
+int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf, size_t size);
 /* All names, NUL-separated, into buf when they fit: their total length. */
 int voltfs_do_listxattr(struct voltfs *fs, fuse_ino_t ino, char *buf, size_t size);
 

@@ -18,12 +18,12 @@ static size_t names_of(struct voltfs *fs, const struct voltfs_ino *in, char *buf
 {
 	size_t len = 0;
 
-#define ADD(name)                                                                  \
-	do {                                                                       \
-		size_t n = strlen(name) + 1;                                       \
-		if (len + n <= size)                                               \
-			memcpy(buf + len, name, n);                                \
-		len += n;                                                          \
+#define ADD(name)                                   \
+	do {                                        \
+		size_t n = strlen(name) + 1;        \
+		if (len + n <= size)                \
+			memcpy(buf + len, name, n); \
+		len += n;                           \
 	} while (0)
 
 	(void)fs;
@@ -71,18 +71,19 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 		if (strcmp(key, "stats") == 0) {
 			const struct voltfs_stats *s = &fs->stats;
 
-			return snprintf(buf, size,
-					"lookups %llu\nopens %llu\nbytes_served %llu\n"
-					"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n",
-					(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
-					(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
-					(unsigned long long)__atomic_load_n(&s->bytes_served,
-									    __ATOMIC_RELAXED),
-					(unsigned long long)__atomic_load_n(&s->verify_failures,
-									    __ATOMIC_RELAXED),
-					volt_catalog_loads(fs->catalog),
-					(unsigned long long)__atomic_load_n(&s->cache_hits,
-									    __ATOMIC_RELAXED));
+			return snprintf(
+				buf, size,
+				"lookups %llu\nopens %llu\nbytes_served %llu\n"
+				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n",
+				(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->bytes_served,
+								    __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->verify_failures,
+								    __ATOMIC_RELAXED),
+				volt_catalog_loads(fs->catalog),
+				(unsigned long long)__atomic_load_n(&s->cache_hits,
+								    __ATOMIC_RELAXED));
 		}
 		return -ENODATA;
 	case VOLTFS_INO_OBJECT:
@@ -103,8 +104,7 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 	}
 }
 
-int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf,
-		       size_t size)
+int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf, size_t size)
 {
 	struct voltfs_ino in;
 	int ret = voltfs_ino_decode(fs, ino, &in);

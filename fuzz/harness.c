@@ -28,9 +28,9 @@ __attribute__((noreturn)) static void check_failed(const char *file, int line, c
 	abort();
 }
 
-#define CHECK(cond)                                            \
-	do {                                                   \
-		if (!(cond))                                   \
+#define CHECK(cond)                                              \
+	do {                                                     \
+		if (!(cond))                                     \
 			check_failed(__FILE__, __LINE__, #cond); \
 	} while (0)
 
@@ -294,8 +294,7 @@ int voltfs_fuzz_tree(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (ret != 0)
-		fprintf(stderr, "fuzz: tree refused a valid manifest: %s: %s\n", d.entry,
-			d.reason);
+		fprintf(stderr, "fuzz: tree refused a valid manifest: %s: %s\n", d.entry, d.reason);
 	CHECK(ret == 0 && t != NULL);
 	buf = malloc(VOLT_PATH_MAX + 1);
 	CHECK(buf != NULL);
@@ -323,8 +322,8 @@ struct render_case {
 
 static void render_case_make(struct render_case *rc, const uint8_t *data, size_t size)
 {
-	const char **fields[5] = { &rc->in.name, &rc->in.arch, &rc->in.profile_dir,
-				   &rc->in.rootfs, &rc->in.kernel };
+	const char **fields[5] = { &rc->in.name, &rc->in.arch, &rc->in.profile_dir, &rc->in.rootfs,
+				   &rc->in.kernel };
 	uint8_t nulls = size > 1 ? data[1] : 0;
 	size_t off = size > 10 ? 10 : size, pos;
 	int32_t v;
@@ -579,9 +578,8 @@ int voltfs_fuzz_render(const uint8_t *data, size_t size)
 
 	render_case_make(&rc, data, size);
 	valid = volt_profile_name(in->profile) && in->name && in->profile_dir &&
-		!has_newline(in->name) && !has_newline(in->arch) &&
-		!has_newline(in->profile_dir) && !has_newline(in->rootfs) &&
-		!has_newline(in->kernel);
+		!has_newline(in->name) && !has_newline(in->arch) && !has_newline(in->profile_dir) &&
+		!has_newline(in->rootfs) && !has_newline(in->kernel);
 	/* The binary, qemu-system-<arch>, must fit in a file name. */
 	unit_ok = valid &&
 		  strlen("qemu-system-") + strlen(in->arch ? in->arch : "") <= VOLT_NAME_MAX;
@@ -680,10 +678,7 @@ int voltfs_fuzz_names(const uint8_t *data, size_t size)
 }
 
 const struct voltfs_fuzz_target voltfs_fuzz_targets[] = {
-	{ "manifest", voltfs_fuzz_manifest },
-	{ "path", voltfs_fuzz_path },
-	{ "tree", voltfs_fuzz_tree },
-	{ "render", voltfs_fuzz_render },
-	{ "names", voltfs_fuzz_names },
-	{ NULL, NULL },
+	{ "manifest", voltfs_fuzz_manifest }, { "path", voltfs_fuzz_path },
+	{ "tree", voltfs_fuzz_tree },	      { "render", voltfs_fuzz_render },
+	{ "names", voltfs_fuzz_names },	      { NULL, NULL },
 };

@@ -19,8 +19,8 @@
  * report as a crash; so do the sanitizers.
  */
 int voltfs_fuzz_manifest(const uint8_t *data, size_t size); /* volt_manifest_parse */
-int voltfs_fuzz_path(const uint8_t *data, size_t size);     /* volt_path_check */
-int voltfs_fuzz_tree(const uint8_t *data, size_t size);     /* parse, volt_tree_build, walk */
+int voltfs_fuzz_path(const uint8_t *data, size_t size);	    /* volt_path_check */
+int voltfs_fuzz_tree(const uint8_t *data, size_t size);	    /* parse, volt_tree_build, walk */
 int voltfs_fuzz_render(const uint8_t *data, size_t size);   /* args, env, unit */
 int voltfs_fuzz_names(const uint8_t *data, size_t size);    /* RFC 3339 times, ref names */
 

@@ -216,7 +216,7 @@ void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *
 			char *log = vt_mount_log(m);
 
 			cr_assert_fail("voltfs exited (status %d) before mounting: %s", status,
-				 log ? log : "");
+				       log ? log : "");
 		}
 		nanosleep(&pause, NULL);
 	}

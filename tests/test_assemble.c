@@ -65,8 +65,10 @@ static char *put_files(size_t n, const char *created, const char *extra)
 
 	json = malloc(cap);
 	cr_assert_not_null(json);
-	p = json + snprintf(json, cap, "{\"name\": \"kvm-linux\", \"created_at\": \"%s\"%s, "
-			    "\"objects\": {", created, extra ? extra : "");
+	p = json + snprintf(json, cap,
+			    "{\"name\": \"kvm-linux\", \"created_at\": \"%s\"%s, "
+			    "\"objects\": {",
+			    created, extra ? extra : "");
 	for (size_t i = 0; i < n; i++) {
 		vt_put_object(cas_path, files[i].content, strlen(files[i].content), files[i].mode,
 			      files[i].hex);

@@ -71,8 +71,8 @@ static const struct expect tree[] = {
 	{ "bin/qemu-system-x86_64", "#!/bin/sh\necho qemu\n", 0555 },
 	{ "firmware/bios.bin", "BIOS image bytes", 0444 },
 	{ "lib/libx.so", "libx shared object", 0444 },
-	{ "lib/libx.so.1", "libx shared object", 0444 },    /* link to lib/libx.so */
-	{ "pc-bios/bios.bin", "BIOS image bytes", 0444 },   /* pc-bios -> firmware */
+	{ "lib/libx.so.1", "libx shared object", 0444 },  /* link to lib/libx.so */
+	{ "pc-bios/bios.bin", "BIOS image bytes", 0444 }, /* pc-bios -> firmware */
 	{ "share/a.dat", "same bytes twice", 0444 },
 	{ "share/b.dat", "same bytes twice", 0444 },
 	{ "share/qemu/keymaps/en-us", "include common\nmap 0x409\n", 0444 },
@@ -279,8 +279,8 @@ Test(build, second_build_writes_no_object)
 	load_ref(&r2, "kvm-linux", &m2);
 	expect_manifest(&m2);
 	cr_expect(m2.created.tv_sec > m1.created.tv_sec ||
-		  (m2.created.tv_sec == m1.created.tv_sec &&
-		   m2.created.tv_nsec > m1.created.tv_nsec),
+			  (m2.created.tv_sec == m1.created.tv_sec &&
+			   m2.created.tv_nsec > m1.created.tv_nsec),
 		  "created_at %s is not newer than %s", m2.created_at, m1.created_at);
 	volt_manifest_release(&m1);
 	volt_manifest_release(&m2);
@@ -312,8 +312,8 @@ static void expect_refused(int err, const char *entry)
 	else
 		cr_expect_lt(ret, 0, "build succeeded");
 	if (entry)
-		cr_expect_not_null(strstr(d.entry, entry), "d.entry '%s' does not name %s",
-				   d.entry, entry);
+		cr_expect_not_null(strstr(d.entry, entry), "d.entry '%s' does not name %s", d.entry,
+				   entry);
 	cr_expect_neq(d.reason[0], '\0', "no reason");
 	cr_expect_eq(count_entries("refs", NULL), 0, "a ref was written");
 }

@@ -180,8 +180,8 @@ Test(cas_hash, xxh128_fd_bad_descriptor)
 
 Test(cas_hash, parse_accepts_32_and_64_lowercase_hex)
 {
-	static const char sha[] =
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	static const char sha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"
+				  "5";
 	struct volt_hash h;
 
 	cr_assert_eq(volt_hash_parse(&h, XXH128_HELLO, 32), 0);
@@ -208,25 +208,25 @@ Test(cas_hash, parse_reads_exactly_len_bytes)
 Test(cas_hash, parse_refuses_what_is_not_an_object_name)
 {
 	static const char *const bad[] = {
-		"6BBA86C7E069F56D5A10B435F1C8E49C",      /* uppercase */
-		"6bba86c7e069f56d5a10b435f1c8e49C",      /* one uppercase digit */
-		"6bba86c7e069f56d5a10b435f1c8e49",       /* 31 */
-		"6bba86c7e069f56d5a10b435f1c8e49c0",     /* 33 */
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",   /* 63 */
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550", /* 65 */
-		"6bba86c7e069f56d5a10b435f1c8e4",        /* 30 */
-		"6bba86c7e069f56d5a10b435f1c8e49c00",    /* 34 */
+		"6BBA86C7E069F56D5A10B435F1C8E49C",  /* uppercase */
+		"6bba86c7e069f56d5a10b435f1c8e49C",  /* one uppercase digit */
+		"6bba86c7e069f56d5a10b435f1c8e49",   /* 31 */
+		"6bba86c7e069f56d5a10b435f1c8e49c0", /* 33 */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85",    /* 63 */
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550",  /* 65 */
+		"6bba86c7e069f56d5a10b435f1c8e4",				      /* 30 */
+		"6bba86c7e069f56d5a10b435f1c8e49c00",				      /* 34 */
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8",     /* 62 */
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85500", /* 66 */
 		"6bba86c7e069f56d5a10b435f1c8e49c6bba86c7e069f56d5a10b435f1c8e49c00", /* 66 */
 		"6b",
-		"6bba86c7e069f56d5a10b435f1c8e49g",      /* non-hex */
-		"6bba86c7e069f56d5a10b435f1c8e4 c",      /* space */
-		"6bba86c7e069f56d/a10b435f1c8e49c",      /* slash */
+		"6bba86c7e069f56d5a10b435f1c8e49g", /* non-hex */
+		"6bba86c7e069f56d5a10b435f1c8e4 c", /* space */
+		"6bba86c7e069f56d/a10b435f1c8e49c", /* slash */
 		"../x",
 		"..",
 		"",
-		"0x6bba86c7e069f56d5a10b435f1c8e4",      /* 32 chars with a prefix */
+		"0x6bba86c7e069f56d5a10b435f1c8e4", /* 32 chars with a prefix */
 		"6bba86c7e069f56d5a10b435f1c8e4-9",
 	};
 	struct volt_hash h;
@@ -455,8 +455,8 @@ Test(cas_object, missing_is_enoent, .init = setup, .fini = teardown)
 /* A SHA-256 name is an object name too, found the same way. */
 Test(cas_object, sha256_name_opens, .init = setup, .fini = teardown)
 {
-	static const char sha[] =
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	static const char sha[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b85"
+				  "5";
 	struct store s;
 	struct volt_hash h;
 	struct stat st;

@@ -129,8 +129,7 @@ static void put_profile(const char *profile, const char *created, const char *ar
 	for (size_t i = 0; i < n; i++) {
 		vt_put_object(cas_path, objs[i].content, strlen(objs[i].content), 0444,
 			      objs[i].hex);
-		k = snprintf(p, left, "%s\"%s\": \"%s\"", i ? ", " : "", objs[i].path,
-			     objs[i].hex);
+		k = snprintf(p, left, "%s\"%s\": \"%s\"", i ? ", " : "", objs[i].path, objs[i].hex);
 		p += k;
 		left -= (size_t)k;
 	}
@@ -379,9 +378,9 @@ Test(catalog, broken_refs_reported_and_skipped)
 		   "{\"name\": \"kvm-uefi\", \"created_at\": \"2030-01-01T00:00:00Z\", "
 		   "\"objects\": {\"../escape\": \"0123456789abcdef0123456789abcdef\"}}",
 		   bad_path);
-	write_ref_file("kvm-uefi-deadbeef.json",
-		       "{\"name\": \"kvm-uefi\", \"created_at\": \"2030-01-01T00:00:00Z\", "
-		       "\"objects\": {}}");
+	write_ref_file("kvm-uefi-deadbeef.json", "{\"name\": \"kvm-uefi\", \"created_at\": "
+						 "\"2030-01-01T00:00:00Z\", "
+						 "\"objects\": {}}");
 	c = new_catalog(&rep, MNT);
 	cr_expect_eq(rep.count, 0);
 	ret = volt_catalog_get(c, VOLT_PROFILE_KVM_UEFI, &l);

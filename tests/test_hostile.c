@@ -25,7 +25,7 @@ struct hostile {
 	char reason[64];   /* and why */
 };
 
-#define LONG_NAME                                                                            \
+#define LONG_NAME                                                                                  \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -256,7 +256,8 @@ static void corrupt_setup(char *cas, char hex[2][VOLT_HASH_HEX_MAX + 1])
 	vt_put_object(cas, "a longer object that gets truncated\n", 36, 0444, hex[1]);
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"x\", \"created_at\": \"2020-01-01T00:00:00Z\", \"objects\": "
-		 "{\"lib/flipped\": \"%s\", \"lib/short\": \"%s\"}}", hex[0], hex[1]);
+		 "{\"lib/flipped\": \"%s\", \"lib/short\": \"%s\"}}",
+		 hex[0], hex[1]);
 	vt_put_ref(cas, "kvm-linux", json, name);
 	o = vt_join(cas, "objects");
 	p = vt_join(o, hex[0]);
@@ -311,18 +312,21 @@ Test(hostile_refs, corrupt_objects_are_refused)
 Test(hostile_refs, sha256_objects_are_verified)
 {
 	/* SHA-256 of "abc\n", as sha256sum prints it. */
-	static const char sha[] = "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb";
+	static const char sha[] = "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18c"
+				  "b";
 	char json[1024], name[64], *cas, *m, *p, *o, *body;
 
 	dir = vt_tmpdir();
 	cas = vt_join(dir, "cas");
 	m = vt_join(dir, "mnt");
 	vt_cas_init(cas);
-	o = vt_join(cas, "objects/" "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb");
+	o = vt_join(cas, "objects/"
+			 "edeaaff3f1774ad2888673770c6d64097e391bc362d7d6fb34982ddf0efd18cb");
 	vt_write_file(o, "abc\n", 4, 0444);
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"x\", \"created_at\": \"2020-01-01T00:00:00Z\", \"objects\": "
-		 "{\"lib/a\": \"%s\"}}", sha);
+		 "{\"lib/a\": \"%s\"}}",
+		 sha);
 	vt_put_ref(cas, "kvm-linux", json, name);
 	vt_mount(&mnt, cas, m, NULL);
 	p = at("kvm-linux/lib/a");

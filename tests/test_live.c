@@ -48,7 +48,8 @@ static void put_build(const char *created, const char *body, char name[64])
 	vt_put_object(cas, body, strlen(body), 0555, hex);
 	snprintf(json, sizeof(json),
 		 "{\"name\": \"kvm-linux\", \"created_at\": \"%s\", \"objects\": "
-		 "{\"bin/qemu-system-x86_64\": \"%s\"}}", created, hex);
+		 "{\"bin/qemu-system-x86_64\": \"%s\"}}",
+		 created, hex);
 	vt_put_ref(cas, "kvm-linux", json, name);
 	/* vt_put_ref wrote it in place; redo it as tmp + rename. */
 	cr_assert(asprintf(&rel, "refs/%s", name) > 0);
@@ -125,8 +126,10 @@ Test(live, added_replaced_removed)
 	cr_assert(memcmp(buf, "A\n", 2) == 0, "an open file changed under its reader");
 
 	/* A broken newer ref never takes down the working profile. */
-	vt_put_ref(cas, "kvm-linux", "{\"name\": \"kvm-linux\", \"created_at\": "
-		   "\"2027-01-01T00:00:00Z\", \"objects\": {\"/etc/passwd\": \"00\"}}", bad);
+	vt_put_ref(cas, "kvm-linux",
+		   "{\"name\": \"kvm-linux\", \"created_at\": "
+		   "\"2027-01-01T00:00:00Z\", \"objects\": {\"/etc/passwd\": \"00\"}}",
+		   bad);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", "B\n");
 
 	drop_ref(b);

@@ -168,9 +168,11 @@ Test(maintain, gc_counts_and_removes)
 	p = object_path(old);
 	age(p);
 	free(p);
-	snprintf(json, sizeof(json), "{\"name\": \"kvm-linux\", \"created_at\": "
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"kvm-linux\", \"created_at\": "
 		 "\"2024-01-01T00:00:00Z\", \"objects\": {\"bin/qemu-system-x86_64\": \"%s\", "
-		 "\"lib/gone.so\": \"%032d\"}}", used, 0);
+		 "\"lib/gone.so\": \"%032d\"}}",
+		 used, 0);
 	vt_put_ref(cas_path, "kvm-linux", json, name);
 	stranger = vt_join(cas_path, "refs/README");
 	vt_write_str(stranger, "notes");
@@ -231,19 +233,16 @@ Test(maintain, gc_refuses_and_reports_strangers)
 
 	vt_put_object(cas_path, "loose", 5, 0444, loose);
 	/* No refs. */
-	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d),
-		     -ENOENT);
+	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d), -ENOENT);
 	/* A stranger in refs/ is said, and names nothing. */
 	p = vt_join(cas_path, "refs/notes.txt");
 	vt_write_str(p, "x");
 	free(p);
-	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d),
-		     -ENOENT);
+	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d), -ENOENT);
 	cr_expect_eq(strangers, 1);
 	/* A ref that does not parse. */
 	vt_put_ref(cas_path, "kvm-linux", "[]", name);
-	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d),
-		     -EBADMSG);
+	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, &strangers, &st, count_reports, &d), -EBADMSG);
 	cr_expect_str_eq(d.file, name);
 	cr_expect_neq(d.reason[0], '\0');
 	p = object_path(loose);

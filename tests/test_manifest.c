@@ -45,8 +45,7 @@ TestSuite(manifest_load, .fini = check_leaks);
 #define CREATED_SEC 1767323045 /* date -ud 2026-01-02T03:04:05Z +%s */
 
 /* A minimal manifest around an "objects" body. */
-#define WITH_OBJECTS(body) \
-	"{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":{" body "}}"
+#define WITH_OBJECTS(body) "{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":{" body "}}"
 
 static bool is_zero(const struct volt_manifest *m)
 {
@@ -82,8 +81,8 @@ static void expect_refused_len(const char *buf, size_t len, int err, const char 
 	struct volt_diag d;
 	int ret = parse(&m, buf, len, &d);
 
-	cr_expect_eq(ret, err, "got %d (%s: %s), want %d for %.200s", ret, d.entry, d.reason,
-		     err, buf);
+	cr_expect_eq(ret, err, "got %d (%s: %s), want %d for %.200s", ret, d.entry, d.reason, err,
+		     buf);
 	cr_expect(is_zero(&m), "m not left empty for %.200s", buf);
 	cr_expect_neq(d.reason[0], '\0', "no reason given for %.200s", buf);
 	if (entry)
@@ -104,27 +103,26 @@ static void expect_refused(const char *json, int err, const char *entry, const c
 
 Test(manifest, full_manifest_parses)
 {
-	static const char json[] =
-		"{\n"
-		"  \"name\": \"kvm-linux\",\n"
-		"  \"profile\": \"kvm-linux\",\n"
-		"  \"qemu_version\": \"9.2.0\",\n"
-		"  \"build_date\": \"2026-01-01\",\n"
-		"  \"build_host\": \"builder-1\",\n"
-		"  \"arch\": \"x86_64\",\n"
-		"  \"total_bytes\": 123456789012,\n"
-		"  \"created_at\": \"" CREATED "\",\n"
-		"  \"objects\": {\n"
-		"    \"lib/libz.so.1\": \"" H2 "\",\n"
-		"    \"bin/qemu-system-x86_64\": \"" H1 "\",\n"
-		"    \"firmware/bios-256k.bin\": \"" SHA "\",\n"
-		"    \"lib/libc.so.6\": \"" H1 "\",\n"
-		"    \"firmware/vgabios/stdvga.bin\": \"" H2 "\"\n"
-		"  }\n"
-		"}\n";
+	static const char json[] = "{\n"
+				   "  \"name\": \"kvm-linux\",\n"
+				   "  \"profile\": \"kvm-linux\",\n"
+				   "  \"qemu_version\": \"9.2.0\",\n"
+				   "  \"build_date\": \"2026-01-01\",\n"
+				   "  \"build_host\": \"builder-1\",\n"
+				   "  \"arch\": \"x86_64\",\n"
+				   "  \"total_bytes\": 123456789012,\n"
+				   "  \"created_at\": \"" CREATED "\",\n"
+				   "  \"objects\": {\n"
+				   "    \"lib/libz.so.1\": \"" H2 "\",\n"
+				   "    \"bin/qemu-system-x86_64\": \"" H1 "\",\n"
+				   "    \"firmware/bios-256k.bin\": \"" SHA "\",\n"
+				   "    \"lib/libc.so.6\": \"" H1 "\",\n"
+				   "    \"firmware/vgabios/stdvga.bin\": \"" H2 "\"\n"
+				   "  }\n"
+				   "}\n";
 	static const char *const sorted[] = {
 		"bin/qemu-system-x86_64", "firmware/bios-256k.bin", "firmware/vgabios/stdvga.bin",
-		"lib/libc.so.6",          "lib/libz.so.1",
+		"lib/libc.so.6",	  "lib/libz.so.1",
 	};
 	struct volt_manifest m;
 	const struct volt_manifest_entry *e;
@@ -251,8 +249,8 @@ Test(manifest_bad, wrong_types)
 		       "objects", NULL);
 	expect_refused("{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":\"x\"}",
 		       -EBADMSG, "objects", NULL);
-	expect_refused("{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":null}",
-		       -EBADMSG, "objects", NULL);
+	expect_refused("{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":null}", -EBADMSG,
+		       "objects", NULL);
 	expect_refused("{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"profile\":1,"
 		       "\"objects\":{}}",
 		       -EBADMSG, "profile", NULL);
@@ -313,8 +311,10 @@ Test(manifest, parses_exactly_len_bytes)
 
 Test(manifest_bad, arch_must_be_a_word)
 {
-	static const char *const bad[] = { "x86/64", "../x", "", "aarch 64", "x86_64\\n",
-					   "qemu-system-x86_64-and-then-some-more-and-more" };
+	static const char *const bad[] = {
+		"x86/64",   "../x",	 "",
+		"aarch 64", "x86_64\\n", "qemu-system-x86_64-and-then-some-more-and-more"
+	};
 	struct volt_manifest m;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
@@ -367,8 +367,8 @@ static void expect_bad_path(const char *key, const char *want_entry)
 {
 	char *json;
 
-	cr_assert(asprintf(&json, WITH_OBJECTS("\"bin/ok\":\"%s\",\"%s\":\"%s\""), H1, key,
-			   H2) > 0);
+	cr_assert(asprintf(&json, WITH_OBJECTS("\"bin/ok\":\"%s\",\"%s\":\"%s\""), H1, key, H2) >
+		  0);
 	expect_refused(json, -EINVAL, want_entry, NULL);
 	free(json);
 }
@@ -376,9 +376,23 @@ static void expect_bad_path(const char *key, const char *want_entry)
 Test(manifest_path, refused_paths_name_the_entry)
 {
 	static const char *const bad[] = {
-		"/bin/qemu",   "/",    "..",   "../x", "bin/..",  "a/../b", "bin/../../etc",
-		".",           "./a",  "a/./b", "a/.",  "",       "a//b",   "a/",
-		"bin/",        "//",   "lib//libc.so.6",
+		"/bin/qemu",
+		"/",
+		"..",
+		"../x",
+		"bin/..",
+		"a/../b",
+		"bin/../../etc",
+		".",
+		"./a",
+		"a/./b",
+		"a/.",
+		"",
+		"a//b",
+		"a/",
+		"bin/",
+		"//",
+		"lib//libc.so.6",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
@@ -550,17 +564,17 @@ Test(manifest_path, prefixes_that_are_not_folders)
 {
 	struct volt_manifest m;
 
-	parse_ok(&m, WITH_OBJECTS("\"a\":\"" H1 "\",\"a-b\":\"" H1 "\",\"ab/c\":\"" H1 "\","
-				  "\"a.d/e\":\"" H1 "\",\"lib/x\":\"" H1 "\",\"lib/xy/z\":\"" H1
-				  "\""));
+	parse_ok(&m,
+		 WITH_OBJECTS("\"a\":\"" H1 "\",\"a-b\":\"" H1 "\",\"ab/c\":\"" H1 "\","
+			      "\"a.d/e\":\"" H1 "\",\"lib/x\":\"" H1 "\",\"lib/xy/z\":\"" H1 "\""));
 	cr_expect_eq(m.n_entries, 6);
 	volt_manifest_release(&m);
 }
 
 Test(manifest_path, same_path_twice)
 {
-	expect_refused(WITH_OBJECTS("\"bin/x\":\"" H1 "\",\"bin/x\":\"" H2 "\""), -EINVAL,
-		       "bin/x", NULL);
+	expect_refused(WITH_OBJECTS("\"bin/x\":\"" H1 "\",\"bin/x\":\"" H2 "\""), -EINVAL, "bin/x",
+		       NULL);
 	expect_refused(WITH_OBJECTS("\"bin/x\":\"" H1 "\",\"lib/y\":\"" H1 "\",\"bin/x\":\"" H1
 				    "\""),
 		       -EINVAL, "bin/x", NULL);
@@ -600,8 +614,8 @@ Test(manifest_path, reserved_names_elsewhere_are_fine)
 Test(manifest_path, hash_must_be_an_object_name)
 {
 	static const char *const bad[] = {
-		"\"6BBA86C7E069F56D5A10B435F1C8E49C\"", /* uppercase */
-		"\"6bba86c7e069f56d5a10b435f1c8e49\"",  /* 31 */
+		"\"6BBA86C7E069F56D5A10B435F1C8E49C\"",	 /* uppercase */
+		"\"6bba86c7e069f56d5a10b435f1c8e49\"",	 /* 31 */
 		"\"6bba86c7e069f56d5a10b435f1c8e49c0\"", /* 33 */
 		"\"../../etc/passwd\"",
 		"\"\"",
@@ -658,14 +672,14 @@ Test(manifest_time, valid_times)
 Test(manifest_time, invalid_times)
 {
 	static const char *const bad[] = {
-		"2026-01-02T03:04:05",       /* no zone */
-		"2026-01-02T03:04:05.5",     /* no zone after a fraction */
-		"2026-01-02 03:04:05Z",      /* space, not T */
-		"2026-13-02T03:04:05Z",      /* month 13 */
-		"2026-00-02T03:04:05Z",      /* month 0 */
-		"2026-02-30T03:04:05Z",      /* Feb 30 */
-		"2026-02-29T03:04:05Z",      /* not a leap year */
-		"1900-02-29T00:00:00Z",      /* not a leap year either */
+		"2026-01-02T03:04:05",	 /* no zone */
+		"2026-01-02T03:04:05.5", /* no zone after a fraction */
+		"2026-01-02 03:04:05Z",	 /* space, not T */
+		"2026-13-02T03:04:05Z",	 /* month 13 */
+		"2026-00-02T03:04:05Z",	 /* month 0 */
+		"2026-02-30T03:04:05Z",	 /* Feb 30 */
+		"2026-02-29T03:04:05Z",	 /* not a leap year */
+		"1900-02-29T00:00:00Z",	 /* not a leap year either */
 		"2026-04-31T00:00:00Z",
 		"2026-01-00T00:00:00Z",
 		"2026-01-32T00:00:00Z",
@@ -674,8 +688,8 @@ Test(manifest_time, invalid_times)
 		"2026-01-02T24:00:00Z",
 		"2026-01-02T03:60:00Z",
 		"2026-01-02T03:04:61Z",
-		"2026-01-02T03:04:05.Z",     /* a dot without digits */
-		"2026-01-02T03:04:05+02",    /* offset without minutes */
+		"2026-01-02T03:04:05.Z",  /* a dot without digits */
+		"2026-01-02T03:04:05+02", /* offset without minutes */
 		"2026-01-02T03:04:05+0200",
 		"2026-01-02T03:04:05+24:00",
 		"2026-01-02T03:04:05+02:60",

@@ -504,7 +504,8 @@ Test(mount, lazy_manifest_parsing)
 	vt_unmount(&w.mount);
 	/* A broken ref: whoever parses it says so in the log. */
 	vt_put_ref(w.cas, "kvm-uefi",
-		   "{\"name\": 1, \"created_at\": \"2026-01-01T00:00:00Z\", \"objects\": {}}", name);
+		   "{\"name\": 1, \"created_at\": \"2026-01-01T00:00:00Z\", \"objects\": {}}",
+		   name);
 	vt_mount(&w.mount, w.cas, w.mnt, NULL);
 	cr_assert_eq(stat(w.mnt, &st), 0);
 	log = vt_mount_log(&w.mount);
@@ -529,13 +530,17 @@ Test(mount, newest_ref_serves)
 	world_make(&w, NULL);
 	vt_unmount(&w.mount);
 	vt_put_object(w.cas, "newer\n", 6, 0444, hex);
-	cr_assert(asprintf(&json, "{\"name\":\"kvm-linux\",\"created_at\":\"2999-01-01T00:00:00Z\","
-			   "\"objects\":{\"bin/qemu-system-x86_64\":\"%s\"}}", hex) > 0);
+	cr_assert(asprintf(&json,
+			   "{\"name\":\"kvm-linux\",\"created_at\":\"2999-01-01T00:00:00Z\","
+			   "\"objects\":{\"bin/qemu-system-x86_64\":\"%s\"}}",
+			   hex) > 0);
 	vt_put_ref(w.cas, "kvm-linux", json, name);
 	free(json);
 	/* A newer but broken ref never hides the good one. */
-	vt_put_ref(w.cas, "kvm-linux", "{\"name\":\"kvm-linux\",\"created_at\":\"3000-01-01T00:00:00Z\","
-		   "\"objects\":{\"../x\":\"00\"}}", name);
+	vt_put_ref(w.cas, "kvm-linux",
+		   "{\"name\":\"kvm-linux\",\"created_at\":\"3000-01-01T00:00:00Z\","
+		   "\"objects\":{\"../x\":\"00\"}}",
+		   name);
 	vt_mount(&w.mount, w.cas, w.mnt, NULL);
 	p = mpath(&w, "kvm-linux", "bin/qemu-system-x86_64");
 	got = vt_read_file(p, NULL);
@@ -594,8 +599,9 @@ Test(mount, concurrent_readers)
 	want = malloc(16u << 20);
 	fill_random(want, 16u << 20, 3);
 	for (int i = 0; i < 8; i++) {
-		r[i] = (struct reader){ .path = paths[0], .want = want, .len = 16u << 20,
-					.seed = (unsigned)i };
+		r[i] = (struct reader){
+			.path = paths[0], .want = want, .len = 16u << 20, .seed = (unsigned)i
+		};
 		cr_assert_eq(pthread_create(&t[i], NULL, read_randomly, &r[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -660,8 +666,8 @@ Test(mount, default_link)
 	struct world w;
 	char target[64], *p;
 	ssize_t n;
-	const char *want = volt_profile_name(volt_profile_select(NULL, NULL, NULL,
-								 volt_kvm_available()));
+	const char *want =
+		volt_profile_name(volt_profile_select(NULL, NULL, NULL, volt_kvm_available()));
 
 	world_make(&w, NULL);
 	p = vt_join(w.mnt, "default");

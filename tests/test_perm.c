@@ -94,7 +94,7 @@ __attribute__((format(printf, 2, 3))) static void fail(struct report *r, const c
 	va_end(ap);
 	if (n > 0)
 		r->len += (size_t)n < sizeof(r->text) - r->len - 1 ? (size_t)n
-								 : sizeof(r->text) - r->len - 2;
+								   : sizeof(r->text) - r->len - 2;
 	r->text[r->len++] = '\n';
 }
 

@@ -142,12 +142,9 @@ Test(profile_select, hybrid_kvm)
 		const char *os;
 		enum volt_profile want;
 	} cases[] = {
-		{ "windows", VOLT_PROFILE_KVM_UEFI },
-		{ "uefi", VOLT_PROFILE_KVM_UEFI },
-		{ "linux", VOLT_PROFILE_KVM_LINUX },
-		{ "", VOLT_PROFILE_KVM_LINUX },
-		{ NULL, VOLT_PROFILE_KVM_LINUX },
-		{ "Windows", VOLT_PROFILE_KVM_LINUX },
+		{ "windows", VOLT_PROFILE_KVM_UEFI }, { "uefi", VOLT_PROFILE_KVM_UEFI },
+		{ "linux", VOLT_PROFILE_KVM_LINUX },  { "", VOLT_PROFILE_KVM_LINUX },
+		{ NULL, VOLT_PROFILE_KVM_LINUX },     { "Windows", VOLT_PROFILE_KVM_LINUX },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -31,7 +31,8 @@ static void ingest(void)
 	dir = vt_tmpdir();
 	cas = vt_join(dir, "cas");
 	mnt = vt_join(dir, "mnt");
-	cr_assert(asprintf(&cmd, "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' "
+	cr_assert(asprintf(&cmd,
+			   "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' "
 			   "--profiles 'emulate-x86 kvm-linux' 2>&1",
 			   VOLTFS_SOURCE_DIR, cas, VOLT_CAS_BIN) > 0);
 	status = vt_run(cmd, &out);
@@ -61,8 +62,11 @@ Test(qemu, version_from_the_mount)
 	for (int i = 0; i < 2; i++) {
 		char *cmd, *out;
 
-		cr_assert(asprintf(&cmd, "cd '%s' && env -i $(cat '%s/%s/env') '%s/%s/bin/qemu-system-x86_64' "
-				   "--version 2>&1", dir, mnt, profiles[i], mnt, profiles[i]) > 0);
+		cr_assert(asprintf(&cmd,
+				   "cd '%s' && env -i $(cat '%s/%s/env') "
+				   "'%s/%s/bin/qemu-system-x86_64' "
+				   "--version 2>&1",
+				   dir, mnt, profiles[i], mnt, profiles[i]) > 0);
 		cr_assert_eq(vt_run(cmd, &out), 0, "%s: %s", cmd, out);
 		cr_assert_not_null(strstr(out, "QEMU emulator version"), "%s", out);
 		free(out);
@@ -157,8 +161,8 @@ Test(qemu, boots_to_seabios_under_tcg)
 	free(env);
 	free(lib);
 	cr_assert(seen, "no SeaBIOS banner from QEMU run from the mount; it printed:\n%s", buf);
-	cr_log_info("SeaBIOS after %.2f s", (double)(now.tv_sec - start.tv_sec) +
-						    (now.tv_nsec - start.tv_nsec) / 1e9);
+	cr_log_info("SeaBIOS after %.2f s",
+		    (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9);
 	cr_assert_eq(vt_unmount(&m), 0);
 }
 

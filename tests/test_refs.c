@@ -72,17 +72,17 @@ Test(ref_name, unknown_profile_is_enoent)
 Test(ref_name, malformed_is_einval)
 {
 	static const char *const bad[] = {
-		"kvm-linux-0123abc.json",    /* 7 hex */
-		"kvm-linux-0123abcde.json",  /* 9 hex */
-		"kvm-linux-0123ABCD.json",   /* uppercase */
+		"kvm-linux-0123abc.json",   /* 7 hex */
+		"kvm-linux-0123abcde.json", /* 9 hex */
+		"kvm-linux-0123ABCD.json",  /* uppercase */
 		"kvm-linux-0123abcD.json",
-		"kvm-linux-0123abcg.json",   /* not hex */
-		"kvm-linux-0123abcd",        /* no .json */
+		"kvm-linux-0123abcg.json", /* not hex */
+		"kvm-linux-0123abcd",	   /* no .json */
 		"kvm-linux-0123abcd.JSON",
 		"kvm-linux-0123abcd.json~",
 		"kvm-linux-0123abcd.json.tmp",
 		"kvm-linux-0123abcd.jso",
-		"kvm-linux_0123abcd.json",   /* no dash before the id */
+		"kvm-linux_0123abcd.json", /* no dash before the id */
 		"kvm-linux0123abcd.json",
 		"0123abcd.json",
 		"-0123abcd.json",
@@ -160,15 +160,13 @@ static char *manifest_json(const char *name, const char *created_at, const char 
 {
 	char *json;
 
-	cr_assert(asprintf(&json,
-			   "{\"name\":\"%s\",\"created_at\":\"%s\",\"objects\":{%s}}\n",
+	cr_assert(asprintf(&json, "{\"name\":\"%s\",\"created_at\":\"%s\",\"objects\":{%s}}\n",
 			   name, created_at, objects ? objects : "\"bin/qemu\":\"" H1 "\"") > 0);
 	return json;
 }
 
 /* Write a ref for profile; its file name goes to name. */
-static void put_ref(const char *profile, const char *mname, const char *created_at,
-		    char name[64])
+static void put_ref(const char *profile, const char *mname, const char *created_at, char name[64])
 {
 	char *json = manifest_json(mname, created_at, NULL);
 
@@ -194,7 +192,6 @@ static bool is_zero(const struct volt_manifest *m)
 
 	return memcmp(m, &zero, sizeof(zero)) == 0;
 }
-
 
 /*
  * Two kvm-linux refs created at older and newer, whose file names sort with
@@ -279,8 +276,9 @@ Test(refs_best, times_compare_as_instants_not_text, .init = setup, .fini = teard
 Test(refs_best, newest_of_many, .init = setup, .fini = teardown)
 {
 	static const char *const times[] = {
-		"2025-06-01T00:00:00Z", "2026-03-01T12:00:00Z", "2024-01-01T00:00:00Z",
-		"2026-03-01T11:59:59.999999999Z", "2026-02-28T23:00:00-05:00",
+		"2025-06-01T00:00:00Z",	     "2026-03-01T12:00:00Z",
+		"2024-01-01T00:00:00Z",	     "2026-03-01T11:59:59.999999999Z",
+		"2026-02-28T23:00:00-05:00",
 	};
 	char names[5][64];
 
@@ -563,12 +561,12 @@ Test(refs_each, known_refs_in_name_order_unknown_reported, .init = setup, .fini 
 {
 	static const char *const known[] = {
 		"emulate-foreign-00000000.json", "emulate-x86-ffffffff.json",
-		"kvm-linux-0123abcd.json",       "kvm-linux-0123abce.json",
+		"kvm-linux-0123abcd.json",	 "kvm-linux-0123abce.json",
 		"kvm-uefi-00000001.json",
 	};
 	static const enum volt_profile profiles[] = {
 		VOLT_PROFILE_EMULATE_FOREIGN, VOLT_PROFILE_EMULATE_X86, VOLT_PROFILE_KVM_LINUX,
-		VOLT_PROFILE_KVM_LINUX,       VOLT_PROFILE_KVM_UEFI,
+		VOLT_PROFILE_KVM_LINUX,	      VOLT_PROFILE_KVM_UEFI,
 	};
 	static const char *const unknown[] = {
 		"README",

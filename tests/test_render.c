@@ -747,7 +747,9 @@ Test(render_unit, memory_and_cpus_default_when_not_positive)
 Test(render_synth, dispatch)
 {
 	int (*const fns[])(const struct volt_render_input *, struct volt_text *) = {
-		volt_render_args, volt_render_env, volt_render_unit,
+		volt_render_args,
+		volt_render_env,
+		volt_render_unit,
 	};
 
 	for (int which = 0; which < 3; which++) {

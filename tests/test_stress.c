@@ -25,8 +25,7 @@
 #define FILES 24
 #define FILE_SIZE 20000
 
-static const char *const profiles[] = { "kvm-linux", "kvm-uefi", "emulate-x86",
-					"emulate-foreign" };
+static const char *const profiles[] = { "kvm-linux", "kvm-uefi", "emulate-x86", "emulate-foreign" };
 static char *dir, *cas, *mnt;
 static struct vt_mount m;
 static volatile int stop;
@@ -60,7 +59,10 @@ static size_t content(char *buf, const char *path, unsigned gen)
 static void file_path(char *out, size_t size, int i)
 {
 	/* Half the files change every generation, half every fourth: objects are shared. */
-	snprintf(out, size, "%s/f%02d.bin", i % 3 == 0 ? "bin" : i % 3 == 1 ? "lib" : "firmware",
+	snprintf(out, size, "%s/f%02d.bin",
+		 i % 3 == 0   ? "bin"
+		 : i % 3 == 1 ? "lib"
+			      : "firmware",
 		 i);
 }
 
@@ -76,8 +78,10 @@ static void publish(const char *profile, unsigned gen, char name[64])
 	size_t len = 0;
 
 	len += (size_t)snprintf(json + len, sizeof(json) - len,
-				"{\"name\": \"%s\", \"created_at\": \"2026-01-01T00:%02u:%02u.%06uZ\", "
-				"\"objects\": {", profile, gen / 60 % 60, gen % 60, gen);
+				"{\"name\": \"%s\", \"created_at\": "
+				"\"2026-01-01T00:%02u:%02u.%06uZ\", "
+				"\"objects\": {",
+				profile, gen / 60 % 60, gen % 60, gen);
 	for (int i = 0; i < FILES; i++) {
 		file_path(path, sizeof(path), i);
 		vt_put_object(cas, buf, content(buf, path, gen_of(i, gen)), 0444, hex);
@@ -222,7 +226,8 @@ Test(stress, readers_and_walkers_while_refs_change, .fini = teardown, .timeout =
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	rss_start = rss_kib(m.pid);
 	/* The changer: a new build every 50 ms, old refs dropped, a broken one now and then. */
-	for (now = start; now.tv_sec - start.tv_sec < seconds; clock_gettime(CLOCK_MONOTONIC, &now)) {
+	for (now = start; now.tv_sec - start.tv_sec < seconds;
+	     clock_gettime(CLOCK_MONOTONIC, &now)) {
 		int p = (int)(gen % 4), slot = (int)(gen / 4 % 64);
 
 		gen++;
@@ -240,8 +245,10 @@ Test(stress, readers_and_walkers_while_refs_change, .fini = teardown, .timeout =
 			free(rel);
 		}
 		if (gen % 16 == 0)
-			vt_put_ref(cas, profiles[p], "{\"name\": \"x\", \"created_at\": "
-				   "\"2030-01-01T00:00:00Z\", \"objects\": {\"../x\": \"00\"}}", bad);
+			vt_put_ref(cas, profiles[p],
+				   "{\"name\": \"x\", \"created_at\": "
+				   "\"2030-01-01T00:00:00Z\", \"objects\": {\"../x\": \"00\"}}",
+				   bad);
 		nanosleep(&pause, NULL);
 	}
 	stop = 1;

@@ -24,8 +24,10 @@ static char *make_json(const char *const *paths, const char *const *hashes, size
 	char *buf = malloc(cap);
 
 	cr_assert_not_null(buf);
-	len = (size_t)snprintf(buf, cap, "{\"name\": \"kvm-linux\", \"created_at\": \"%s\", "
-				"\"objects\": {", CREATED);
+	len = (size_t)snprintf(buf, cap,
+			       "{\"name\": \"kvm-linux\", \"created_at\": \"%s\", "
+			       "\"objects\": {",
+			       CREATED);
 	for (size_t i = 0; i < n; i++) {
 		char hex[VOLT_HASH_HEX_MAX + 1];
 		struct volt_hash h;
@@ -482,7 +484,8 @@ Test(tree, sha256_hashes_kept_whole)
 {
 	static const char *const paths[] = { "lib/sha.so", "lib/xxh.so" };
 	static const char *const hashes[] = {
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", NULL,
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		NULL,
 	};
 	char *json = make_json(paths, hashes, 2);
 	struct volt_manifest m;
@@ -518,8 +521,10 @@ Test(tree, hundred_thousand_paths, .timeout = 120)
 	double per_path;
 
 	cr_assert_not_null(json);
-	len = (size_t)snprintf(json, cap, "{\"name\": \"kvm-linux\", \"created_at\": \"%s\", "
-				 "\"objects\": {", CREATED);
+	len = (size_t)snprintf(json, cap,
+			       "{\"name\": \"kvm-linux\", \"created_at\": \"%s\", "
+			       "\"objects\": {",
+			       CREATED);
 	for (unsigned i = 0; i < BIG_FILES; i++) {
 		char hex[VOLT_HASH_HEX_MAX + 1];
 		struct volt_hash h;

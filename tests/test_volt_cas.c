@@ -105,13 +105,15 @@ static void run(struct result *r, const char *arg, ...)
 }
 
 /* run, asserting the exit code; the result is released. */
-#define expect_status(want, ...)                                                                \
-	do {                                                                                    \
-		struct result r_;                                                               \
-		run(&r_, __VA_ARGS__, NULL);                                                    \
-		cr_expect_eq(r_.status, want, "volt-cas %s: exit %d, want %d\nstdout: %s\n"    \
-			     "stderr: %s", #__VA_ARGS__, r_.status, want, r_.out, r_.err);     \
-		result_release(&r_);                                                            \
+#define expect_status(want, ...)                                             \
+	do {                                                                 \
+		struct result r_;                                            \
+		run(&r_, __VA_ARGS__, NULL);                                 \
+		cr_expect_eq(r_.status, want,                                \
+			     "volt-cas %s: exit %d, want %d\nstdout: %s\n"   \
+			     "stderr: %s",                                   \
+			     #__VA_ARGS__, r_.status, want, r_.out, r_.err); \
+		result_release(&r_);                                         \
 	} while (0)
 
 static void put_src(const char *rel, const char *content, mode_t mode)
@@ -224,7 +226,7 @@ Test(volt_cas, failures_exit_1)
 	expect_status(1, "--cas", missing, "verify");
 	expect_status(1, "--cas", missing, "gc");
 	expect_status(1, "--cas", cas, "build", "kvm-linux", missing); /* no such source */
-	expect_status(1, "--cas", cas, "show", "kvm-linux"); /* no ref */
+	expect_status(1, "--cas", cas, "show", "kvm-linux");	       /* no ref */
 	expect_status(1, "--cas", cas, "assemble", "kvm-linux", missing);
 	expect_status(1, "stats", tmp); /* not a mount */
 	free(missing);
@@ -232,12 +234,13 @@ Test(volt_cas, failures_exit_1)
 
 Test(volt_cas, help_on_every_command)
 {
-	static const char *const cmds[] = { "build", "ls",     "show", "assemble", "verify",
-					    "gc",    "stats",  "select", "kvm",    "help" };
+	static const char *const cmds[] = { "build", "ls",    "show",	"assemble", "verify",
+					    "gc",    "stats", "select", "kvm",	    "help" };
 	char *missing = vt_join(tmp, "missing");
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		const char *forms[][2] = { { cmds[i], "--help" }, { cmds[i], "-h" },
+		const char *forms[][2] = { { cmds[i], "--help" },
+					   { cmds[i], "-h" },
 					   { "help", cmds[i] } };
 
 		for (size_t f = 0; f < 3; f++) {
@@ -260,8 +263,8 @@ Test(volt_cas, help_on_every_command)
 
 Test(volt_cas, global_help_and_version)
 {
-	static const char *const cmds[] = { "build", "ls", "show", "assemble", "verify", "gc",
-					    "stats", "select", "kvm" };
+	static const char *const cmds[] = { "build", "ls",    "show",	"assemble", "verify",
+					    "gc",    "stats", "select", "kvm" };
 	struct result r;
 
 	run(&r, "--help", NULL);
@@ -341,8 +344,8 @@ Test(volt_cas, ls_json)
 			expect_string(ref, "profile", "emulate-x86");
 			expect_string(ref, "state", "refused");
 			expect_string(ref, "reason", NULL);
-			cr_expect_not_null(strstr(cJSON_GetObjectItem(ref, "reason")->valuestring,
-						  "objects"));
+			cr_expect_not_null(
+				strstr(cJSON_GetObjectItem(ref, "reason")->valuestring, "objects"));
 			continue;
 		}
 		expect_string(ref, "created_at", NULL);
@@ -414,7 +417,8 @@ Test(volt_cas, show_json_null_for_absent_fields)
 
 	vt_cas_init(cas);
 	put_loose("x", hex);
-	snprintf(json, sizeof(json), "{\"name\": \"kvm-linux\", \"created_at\": "
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"kvm-linux\", \"created_at\": "
 		 "\"2024-01-01T00:00:00Z\", \"objects\": {\"bin/qemu-system-x86_64\": \"%s\"}}",
 		 hex);
 	vt_put_ref(cas, "kvm-linux", json, name);
@@ -493,8 +497,8 @@ Test(volt_cas, verify_finds_corrupt_objects)
 		cr_expect_not_null(strstr(r.err, "43 objects"), "%s", r.err);
 		cr_expect_not_null(strstr(r.err, "2 corrupt"), "%s", r.err);
 		/* One line per corrupt object, nothing else on stdout. */
-		cr_expect_eq(strchr(strchr(r.out, '\n') + 1, '\n') + 1 - r.out,
-			     (long)strlen(r.out), "%s", r.out);
+		cr_expect_eq(strchr(strchr(r.out, '\n') + 1, '\n') + 1 - r.out, (long)strlen(r.out),
+			     "%s", r.out);
 		result_release(&r);
 	}
 	free(lib_path);
@@ -504,8 +508,8 @@ Test(volt_cas, verify_finds_corrupt_objects)
 Test(volt_cas, verify_sha256_objects_and_strangers)
 {
 	/* `printf abc | sha256sum` */
-	static const char sha_abc[] =
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	static const char sha_abc[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f200"
+				      "15ad";
 	char *p, *link, want[256];
 	struct result r;
 
@@ -579,8 +583,8 @@ Test(volt_cas, gc_dry_run_then_force)
 	cr_expect_not_null(strstr(r.out, want), "%s", r.out);
 	cr_expect_not_null(strstr(r.out, "would remove objects/.tmp-99-dead (stale temporary"),
 			   "%s", r.out);
-	cr_expect_not_null(strstr(r.out, "would remove refs/.tmp-97-kvm-linux-00000000.json"),
-			   "%s", r.out);
+	cr_expect_not_null(strstr(r.out, "would remove refs/.tmp-97-kvm-linux-00000000.json"), "%s",
+			   r.out);
 	cr_expect_null(strstr(r.out, fresh), "within the grace: %s", r.out);
 	cr_expect_null(strstr(r.out, lib), "referenced: %s", r.out);
 	cr_expect_null(strstr(r.out, "live"), "%s", r.out);
@@ -642,7 +646,8 @@ Test(volt_cas, gc_keeps_objects_of_every_ref)
 	/* A ref of a profile this voltfs does not know still names objects. */
 	put_loose("future", hex);
 	other_only = object_path(hex);
-	snprintf(json, sizeof(json), "{\"name\": \"kvm-arm\", \"created_at\": "
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"kvm-arm\", \"created_at\": "
 		 "\"2024-01-01T00:00:00Z\", \"objects\": {\"bin/qemu-system-aarch64\": \"%s\"}}",
 		 hex);
 	vt_put_ref(cas, "kvm-arm", json, other);
@@ -760,8 +765,13 @@ Test(volt_cas, build_progress_not_on_a_pipe)
 
 Test(volt_cas, build_progress_on_a_terminal)
 {
-	char *argv[] = { (char *)"volt-cas", (char *)"--cas", cas, (char *)"build",
-			 (char *)"kvm-linux", src, NULL };
+	char *argv[] = { (char *)"volt-cas",
+			 (char *)"--cas",
+			 cas,
+			 (char *)"build",
+			 (char *)"kvm-linux",
+			 src,
+			 NULL };
 	char buf[4096], *out_path = vt_join(tmp, "stdout"), *out;
 	size_t len = 0;
 	int master, slave, status;
@@ -843,10 +853,11 @@ Test(volt_cas, stats_of_a_mount)
 	run(&r, "stats", mnt, NULL);
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	cr_expect_eq(strncmp(r.out, "version            " VOLTFS_VERSION "\n",
-			     strlen("version            " VOLTFS_VERSION "\n")), 0, "%s", r.out);
-	for (const char *const *k = (const char *const[]){ "lookups", "opens", "bytes_served",
-							    "verify_failures", "manifests_loaded",
-							    "cache_hits", NULL };
+			     strlen("version            " VOLTFS_VERSION "\n")),
+		     0, "%s", r.out);
+	for (const char *const *k =
+		     (const char *const[]){ "lookups", "opens", "bytes_served", "verify_failures",
+					    "manifests_loaded", "cache_hits", NULL };
 	     *k; k++) {
 		char want[64];
 

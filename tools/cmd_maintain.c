@@ -57,8 +57,8 @@ int vc_cmd_verify(const struct command *cmd, const char *cas_path, int argc, cha
 	fflush(stdout);
 	fprintf(stderr, "verify: %llu objects, %s in %.1f s: %llu corrupt\n",
 		(unsigned long long)st.objects,
-		vc_human_bytes((double)st.bytes, size, sizeof(size)),
-		vc_seconds_since(&t0), (unsigned long long)st.corrupt);
+		vc_human_bytes((double)st.bytes, size, sizeof(size)), vc_seconds_since(&t0),
+		(unsigned long long)st.corrupt);
 	return st.corrupt ? EXIT_FAILURE : 0;
 }
 
@@ -127,14 +127,16 @@ int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **
 			ret == -EBADMSG ? "refs/" : "", why);
 		if (ret == -EBADMSG)
 			fputs("volt-cas: gc: the objects that ref names are unknown; repair or "
-			      "remove it, then run gc again\n", stderr);
+			      "remove it, then run gc again\n",
+			      stderr);
 		return EXIT_FAILURE;
 	}
 	if (ret < 0)
 		return vc_fail("gc", &d, ret);
 	fflush(stdout);
-	fprintf(stderr, "gc: refs: %llu, naming %llu objects (%llu missing); unreferenced: "
-			"%llu (%s) %s, %llu recent kept; stale temporary files: %llu %s\n",
+	fprintf(stderr,
+		"gc: refs: %llu, naming %llu objects (%llu missing); unreferenced: "
+		"%llu (%s) %s, %llu recent kept; stale temporary files: %llu %s\n",
 		(unsigned long long)st.refs, (unsigned long long)st.referenced,
 		(unsigned long long)st.missing, (unsigned long long)st.unreferenced,
 		vc_human_bytes((double)st.unreferenced_bytes, size, sizeof(size)),
@@ -176,11 +178,15 @@ static int stats_error(const char *mnt, const char *name)
 	int err = errno;
 
 	if (err == ENODATA)
-		fprintf(stderr, "volt-cas: %s: no %s: not the root of a voltfs mount (or a voltfs "
-				"too old to keep statistics)\n", mnt, name);
+		fprintf(stderr,
+			"volt-cas: %s: no %s: not the root of a voltfs mount (or a voltfs "
+			"too old to keep statistics)\n",
+			mnt, name);
 	else if (err == ENOTSUP)
-		fprintf(stderr, "volt-cas: %s: no extended attributes here: not a voltfs mount "
-				"(or a voltfs too old to keep statistics)\n", mnt);
+		fprintf(stderr,
+			"volt-cas: %s: no extended attributes here: not a voltfs mount "
+			"(or a voltfs too old to keep statistics)\n",
+			mnt);
 	else
 		fprintf(stderr, "volt-cas: %s: %s: %s\n", mnt, name, strerror(err));
 	return EXIT_FAILURE;

@@ -29,8 +29,10 @@ static int parse_profile(const char *name, enum volt_profile *p)
 	*p = volt_profile_from_name(name, strlen(name));
 	if (*p != VOLT_PROFILE_INVALID)
 		return 0;
-	fprintf(stderr, "volt-cas: '%s' is not a profile (kvm-linux, kvm-uefi, emulate-x86, "
-			"emulate-foreign)\n", name);
+	fprintf(stderr,
+		"volt-cas: '%s' is not a profile (kvm-linux, kvm-uefi, emulate-x86, "
+		"emulate-foreign)\n",
+		name);
 	return -1;
 }
 
@@ -145,8 +147,9 @@ static cJSON *ls_json_ref(const struct ls_state *s, const struct volt_ref *r,
 		return o;
 	}
 	volt_manifest_count_files(m, &c);
-	if (!cJSON_AddStringToObject(o, "state", strcmp(s->best[r->profile].name, r->name) == 0
-							 ? "serving" : "older") ||
+	if (!cJSON_AddStringToObject(o, "state",
+				     strcmp(s->best[r->profile].name, r->name) == 0 ? "serving"
+										    : "older") ||
 	    !cJSON_AddStringToObject(o, "created_at", m->created_at) ||
 	    !cJSON_AddItemToObject(o, "qemu_version", json_string_or_null(m->qemu_version)) ||
 	    !cJSON_AddNumberToObject(o, "files", (double)m->n_entries) ||
@@ -225,8 +228,8 @@ int vc_cmd_ls(const struct command *cmd, const char *cas_path, int argc, char **
 	for (int p = 0; p < VOLT_PROFILE_COUNT; p++) {
 		struct volt_manifest m;
 
-		if (volt_refs_load_best(&cas, (enum volt_profile)p, &m, &s.best[p], NULL,
-					NULL) == 0)
+		if (volt_refs_load_best(&cas, (enum volt_profile)p, &m, &s.best[p], NULL, NULL) ==
+		    0)
 			volt_manifest_release(&m);
 	}
 	if (json) {
@@ -398,7 +401,7 @@ int vc_cmd_assemble(const struct command *cmd, const char *cas_path, int argc, c
 	volt_cas_release(&cas);
 	if (ret < 0)
 		return vc_fail("assemble", &d, ret);
-	printf("%s: %zu linked, %zu copied from %s\n", argv[optind + 1], stats.linked,
-	       stats.copied, ref.name);
+	printf("%s: %zu linked, %zu copied from %s\n", argv[optind + 1], stats.linked, stats.copied,
+	       ref.name);
 	return 0;
 }

@@ -268,12 +268,8 @@ static const struct command commands[] = {
 	  "The profile SelectProfile picks for a workload (KVMAvailable decides the\n"
 	  "fallback).\n",
 	  cmd_select },
-	{ "kvm", "",
-	  "Exit 0 if /dev/kvm is a character device, 1 if not.\n",
-	  cmd_kvm },
-	{ "help", "[COMMAND]",
-	  "This help, or COMMAND's.\n",
-	  cmd_help },
+	{ "kvm", "", "Exit 0 if /dev/kvm is a character device, 1 if not.\n", cmd_kvm },
+	{ "help", "[COMMAND]", "This help, or COMMAND's.\n", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -29,7 +29,7 @@ struct volt_resolved {
 	enum volt_profile profile;
 	char binary[4096];   /* <base>/<profile>/bin/qemu-system-<arch> */
 	char firmware[4096]; /* <base>/<profile>/firmware */
-	char lib[4096];      /* <base>/<profile>/lib */
+	char lib[4096];	     /* <base>/<profile>/lib */
 	char arch[64];
 };
 

@@ -14,8 +14,8 @@
 
 struct volt_build_opts {
 	enum volt_profile profile;
-	const char *src;  /* folder to ingest; links are followed */
-	const char *arch; /* manifest "arch", NULL for none */
+	const char *src;	  /* folder to ingest; links are followed */
+	const char *arch;	  /* manifest "arch", NULL for none */
 	const char *qemu_version; /* NULL for none */
 	/* Called after each file, may be NULL. */
 	void (*progress)(void *ctx, uint64_t files, uint64_t bytes);

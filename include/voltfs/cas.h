@@ -52,10 +52,10 @@ int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out);
 int volt_cas_verify_fd(int fd, const struct volt_hash *h);
 
 struct volt_cas {
-	int root_fd;    /* <cas> */
-	int refs_fd;    /* <cas>/refs */
+	int root_fd;	/* <cas> */
+	int refs_fd;	/* <cas>/refs */
 	int objects_fd; /* <cas>/objects */
-	char *path;     /* <cas> as given, owned */
+	char *path;	/* <cas> as given, owned */
 };
 
 #define VOLT_CAS_DEFAULT "/var/lib/volt/cas"

@@ -24,17 +24,17 @@ struct volt_loaded {
 	enum volt_profile profile;
 	char dirname[VOLT_REF_NAME_MAX]; /* its folder at the root: "<profile>" or "<profile>@<id>" */
 	bool pinned;
-	uint32_t serial;          /* 1, 2, ...: unique per load in this catalog */
-	struct volt_ref ref;      /* the ref it came from */
-	struct timespec created;  /* created_at: mtime of folders and synthetic files */
+	uint32_t serial;	 /* 1, 2, ...: unique per load in this catalog */
+	struct volt_ref ref;	 /* the ref it came from */
+	struct timespec created; /* created_at: mtime of folders and synthetic files */
 	struct volt_tree *tree;
 	struct volt_text synth[VOLT_SYNTH_COUNT];
 	struct volt_file_counts counts;
 	int64_t total_bytes;
-	char *arch;               /* manifest's, or NULL */
-	char *qemu_version;       /* manifest's, or NULL */
+	char *arch;	    /* manifest's, or NULL */
+	char *qemu_version; /* manifest's, or NULL */
 	/* The manifest's fields as "key=value" pairs (name, created_at, optional ones). */
-	char *meta;               /* NUL-separated "key\0value\0" pairs */
+	char *meta; /* NUL-separated "key\0value\0" pairs */
 	size_t meta_len;
 };
 
@@ -45,7 +45,7 @@ const char *volt_loaded_meta(const struct volt_loaded *l, const char *key);
 struct volt_catalog_opts {
 	const char *mountpoint; /* absolute: synthetic files name paths under it */
 	struct volt_render_input render;
-	volt_report_fn report;  /* each refused ref or ignored name; may be NULL */
+	volt_report_fn report; /* each refused ref or ignored name; may be NULL */
 	void *report_ctx;
 };
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct volt_diag {
-	char file[256];   /* ref or object the problem is in, "" if none */
+	char file[256];	  /* ref or object the problem is in, "" if none */
 	char entry[512];  /* manifest entry (path), "" if the file as a whole */
 	char reason[256]; /* why, in words */
 };

@@ -15,7 +15,7 @@
 
 struct volt_verify_stats {
 	uint64_t objects;  /* object names in objects/ that were checked */
-	uint64_t bytes;    /* their total size */
+	uint64_t bytes;	   /* their total size */
 	uint64_t corrupt;  /* content not what the name says, or not a readable regular file */
 	uint64_t vanished; /* removed while verify ran (a concurrent gc): not corrupt */
 };
@@ -46,7 +46,7 @@ struct volt_gc_opts {
 };
 
 enum volt_gc_kind {
-	VOLT_GC_OBJECT,    /* objects/<hash> that no ref names */
+	VOLT_GC_OBJECT,	   /* objects/<hash> that no ref names */
 	VOLT_GC_TEMPORARY, /* objects/.tmp-* or refs/.tmp-*: a writer that died */
 };
 
@@ -59,15 +59,15 @@ struct volt_gc_item {
 };
 
 struct volt_gc_stats {
-	uint64_t refs;               /* ref files read */
-	uint64_t referenced;         /* distinct objects they name */
-	uint64_t missing;            /* of those, absent from objects/ */
-	uint64_t objects;            /* object files in objects/ */
-	uint64_t unreferenced;       /* named by no ref, older than grace: removed, or would be */
+	uint64_t refs;	       /* ref files read */
+	uint64_t referenced;   /* distinct objects they name */
+	uint64_t missing;      /* of those, absent from objects/ */
+	uint64_t objects;      /* object files in objects/ */
+	uint64_t unreferenced; /* named by no ref, older than grace: removed, or would be */
 	uint64_t unreferenced_bytes;
-	uint64_t recent;             /* named by no ref but younger than grace: kept */
-	uint64_t temporary;          /* stale temporary files: removed, or would be */
-	uint64_t failed;             /* removals that failed (force only) */
+	uint64_t recent;    /* named by no ref but younger than grace: kept */
+	uint64_t temporary; /* stale temporary files: removed, or would be */
+	uint64_t failed;    /* removals that failed (force only) */
 };
 
 /*

@@ -17,9 +17,9 @@
 /* Bounds on what one manifest may hold. */
 #define VOLT_MANIFEST_MAX_BYTES (64u << 20) /* a ref file */
 #define VOLT_MANIFEST_MAX_OBJECTS 1000000u  /* entries in "objects" */
-#define VOLT_PATH_MAX 4095                  /* bytes in one manifest path */
-#define VOLT_NAME_MAX 255                   /* bytes in one path component */
-#define VOLT_DEPTH_MAX 64                   /* components in one path */
+#define VOLT_PATH_MAX 4095		    /* bytes in one manifest path */
+#define VOLT_NAME_MAX 255		    /* bytes in one path component */
+#define VOLT_DEPTH_MAX 64		    /* components in one path */
 
 struct volt_manifest_entry {
 	const char *path; /* relative, validated; points into the manifest */
@@ -30,8 +30,8 @@ struct volt_manifest_entry {
 struct volt_manifest {
 	/* Required. */
 	char *name;
-	char *created_at;          /* as written */
-	struct timespec created;   /* parsed, UTC */
+	char *created_at;		     /* as written */
+	struct timespec created;	     /* parsed, UTC */
 	struct volt_manifest_entry *entries; /* sorted by path */
 	size_t n_entries;
 	/* Optional: NULL / 0 when absent. */

@@ -15,13 +15,13 @@
 
 struct volt_render_input {
 	enum volt_profile profile;
-	const char *name;        /* workload name: "volt-<name>", Description */
-	const char *arch;        /* guest arch; NULL or "" = x86_64 */
+	const char *name;	 /* workload name: "volt-<name>", Description */
+	const char *arch;	 /* guest arch; NULL or "" = x86_64 */
 	const char *profile_dir; /* absolute path of the profile folder */
-	const char *rootfs;      /* NULL or "" = none */
-	const char *kernel;      /* NULL or "" = none */
-	int memory;              /* MiB; <= 0 = 256 */
-	int cpus;                /* <= 0 = 1 */
+	const char *rootfs;	 /* NULL or "" = none */
+	const char *kernel;	 /* NULL or "" = none */
+	int memory;		 /* MiB; <= 0 = 256 */
+	int cpus;		 /* <= 0 = 1 */
 };
 
 /* The rendered text: malloc'ed, NUL-terminated, len bytes. */

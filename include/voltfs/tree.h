@@ -25,7 +25,7 @@
 
 enum volt_node_kind {
 	VOLT_NODE_DIR,
-	VOLT_NODE_FILE,  /* a CAS object */
+	VOLT_NODE_FILE,	 /* a CAS object */
 	VOLT_NODE_SYNTH, /* args, env, unit */
 };
 
