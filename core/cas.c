@@ -386,6 +386,16 @@ static int fill_from_buf(int fd, const void *arg)
 int volt_cas_put_ref(struct volt_cas *cas, const char *name, const void *buf, size_t len)
 {
 	struct buf_arg b = { buf, len };
+	int ret;
 
-	return put_atomic(cas->refs_fd, name, 0644, true, fill_from_buf, &b);
+	/*
+	 * Durable in order: the objects' names before the ref that names them,
+	 * then the ref's own name. A crash never leaves a ref without its objects.
+	 */
+	if (fsync(cas->objects_fd) < 0)
+		return -errno;
+	ret = put_atomic(cas->refs_fd, name, 0644, true, fill_from_buf, &b);
+	if (ret == 0 && fsync(cas->refs_fd) < 0)
+		ret = -errno;
+	return ret;
 }

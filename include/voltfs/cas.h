@@ -89,7 +89,11 @@ int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, 
 int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_hash *out,
 		    uint64_t *size_out, bool *written);
 
-/* Store a buffer as a ref file named name in refs/, atomically. 0 or -errno. */
+/*
+ * Store a buffer as a ref file named name in refs/, atomically and durably:
+ * objects/ is synced first, so the objects a ref names survive a crash that
+ * the ref survives. 0 or -errno.
+ */
 int volt_cas_put_ref(struct volt_cas *cas, const char *name, const void *buf, size_t len);
 
 #endif
