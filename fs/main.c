@@ -137,6 +137,39 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
 	return ret;
 }
 
+/*
+ * The kernel gives a FUSE mount 128 KiB of read-ahead and INIT can only lower
+ * it, so a cold sequential read asks one small request at a time. The mount's
+ * bdi ("0:<minor>", from mountinfo: no request to ourselves) takes a larger
+ * window, as ext4 has; written once INIT is done, or INIT would undo it.
+ */
+void voltfs_set_readahead(struct voltfs *fs)
+{
+	char line[8192], dev[32], point[PATH_MAX], path[128];
+	bool found = false;
+	FILE *f;
+
+	if (!__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (!found && fgets(line, sizeof(line), f))
+		/* id parent major:minor root mountpoint ... */
+		found = sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 &&
+			strcmp(point, fs->mountpoint) == 0;
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f)
+		return; /* not root, or no sysfs: the kernel's default stays */
+	fprintf(f, "%u\n", fs->readahead_kb);
+	if (fclose(f) != 0)
+		voltfs_log(LOG_WARNING, "%s: %s", path, strerror(errno));
+}
+
 /* Raise the soft descriptor limit to the hard one; leave room for FUSE and logging. */
 static unsigned int max_fds_limit(void)
 {

@@ -20,151 +20,17 @@
 /* Which build serves a profile may change when refs/ does. */
 #define ROOT_TIMEOUT 1.0
 
-/*
- * The kernel gives a FUSE mount 128 KiB of read-ahead and INIT can only lower
- * it, so a cold sequential read asks one small request at a time. The mount's
- * bdi ("0:<minor>", from mountinfo: no request to ourselves) takes a larger
- * window, as ext4 has; written once INIT is done, or INIT would undo it.
- */
-static void set_readahead(struct voltfs *fs)
-{
-	char line[8192], dev[32], point[PATH_MAX], path[128];
-	bool found = false;
-	FILE *f;
-
-	if (!__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
-		return;
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return;
-	while (!found && fgets(line, sizeof(line), f))
-		/* id parent major:minor root mountpoint ... */
-		found = sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 &&
-			strcmp(point, fs->mountpoint) == 0;
-	fclose(f);
-	if (!found)
-		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "we");
-	if (!f)
-		return; /* not root, or no sysfs: the kernel's default stays */
-	fprintf(f, "%u\n", fs->readahead_kb);
-	if (fclose(f) != 0)
-		voltfs_log(LOG_WARNING, "%s: %s", path, strerror(errno));
-}
-
 static struct voltfs *fs_of(fuse_req_t req)
 {
 	struct voltfs *fs = fuse_req_userdata(req);
 
 	/* Any request after INIT means the kernel has taken INIT's answer. */
 	if (__atomic_load_n(&fs->ra_pending, __ATOMIC_RELAXED))
-		set_readahead(fs);
+		voltfs_set_readahead(fs);
 	return fs;
 }
 
-static void attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = voltfs_ino_of_node(l, node);
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_atim = st->st_mtim = st->st_ctim = l->created;
-	if (volt_tree_kind(l->tree, node) == VOLT_NODE_DIR) {
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2 + volt_tree_subdirs(l->tree, node);
-		st->st_size = 4096;
-	} else {
-		const struct volt_text *t = &l->synth[volt_tree_synth(l->tree, node)];
-
-		st->st_mode = S_IFREG | 0444;
-		st->st_nlink = 1;
-		st->st_size = (off_t)t->len;
-	}
-	st->st_blocks = (st->st_size + 511) / 512;
-}
-
-static void attr_of_object(struct voltfs *fs, const struct voltfs_object *o, fuse_ino_t ino,
-			   struct stat *st)
-{
-	const struct voltfs_owner *owner = voltfs_object_owner(fs, o);
-
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = o->mode;
-	st->st_nlink = 1;
-	st->st_uid = owner->uid;
-	st->st_gid = owner->gid;
-	st->st_size = o->size;
-	st->st_blocks = (o->size + 511) / 512;
-	st->st_mtim.tv_sec = o->mtime_sec;
-	st->st_mtim.tv_nsec = o->mtime_nsec;
-	st->st_atim = st->st_ctim = st->st_mtim;
-}
-
-static int attr_of_root(struct voltfs *fs, struct stat *st)
-{
-	struct timespec mtime;
-	int ret = volt_catalog_refs_mtime(fs->catalog, &mtime);
-
-	if (ret < 0)
-		return ret;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = FUSE_ROOT_ID;
-	st->st_mode = S_IFDIR | 0555;
-	st->st_nlink = 2 + VOLT_PROFILE_COUNT;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_size = 4096;
-	st->st_atim = st->st_mtim = st->st_ctim = mtime;
-	return 0;
-}
-
 /* "<profile>" follows the newest ref; "<profile>@<id>" is pinned to ref <profile>-<id>.json. */
-/*
- * SelectProfile's choice for a workload that says nothing, among the
- * profiles present: KVM profiles only where /dev/kvm is, as KVMAvailable
- * decides. NULL when none is present.
- */
-static const char *default_target(struct voltfs *fs)
-{
-	static const enum volt_profile with_kvm[] = { VOLT_PROFILE_KVM_LINUX, VOLT_PROFILE_KVM_UEFI,
-						      VOLT_PROFILE_EMULATE_X86,
-						      VOLT_PROFILE_EMULATE_FOREIGN };
-	static const enum volt_profile without[] = { VOLT_PROFILE_EMULATE_X86,
-						     VOLT_PROFILE_EMULATE_FOREIGN };
-	bool kvm = volt_kvm_available();
-	enum volt_profile first = volt_profile_select(NULL, NULL, NULL, kvm);
-	const enum volt_profile *order = kvm ? with_kvm : without;
-	size_t n = kvm ? 4 : 2;
-	const struct volt_loaded *l;
-
-	if (volt_catalog_get(fs->catalog, first, &l) == 0)
-		return volt_profile_name(first);
-	for (size_t i = 0; i < n; i++)
-		if (volt_catalog_get(fs->catalog, order[i], &l) == 0)
-			return volt_profile_name(order[i]);
-	return NULL;
-}
-
-static int attr_of_default(struct voltfs *fs, struct stat *st)
-{
-	const char *target = default_target(fs);
-	int ret;
-
-	if (!target)
-		return -ENOENT;
-	ret = attr_of_root(fs, st);
-	if (ret < 0)
-		return ret;
-	st->st_ino = VOLTFS_DEFAULT_INO;
-	st->st_mode = S_IFLNK | 0777;
-	st->st_nlink = 1;
-	st->st_size = (off_t)strlen(target);
-	st->st_blocks = 0;
-	return 0;
-}
-
 static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fuse_entry_param *e)
 {
 	const char *at = strchr(name, '@');
@@ -176,7 +42,7 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 	if (strcmp(name, "default") == 0) {
 		e->ino = VOLTFS_DEFAULT_INO;
 		e->attr_timeout = ROOT_TIMEOUT;
-		return attr_of_default(fs, &e->attr);
+		return voltfs_attr_of_default(fs, &e->attr);
 	}
 	if (p == VOLT_PROFILE_INVALID)
 		return -ENOENT;
@@ -193,7 +59,7 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 	if (ret < 0)
 		return ret == -ENOENT ? ret : -EIO;
 	e->ino = voltfs_ino_of_node(l, VOLT_TREE_ROOT);
-	attr_of_node(l, VOLT_TREE_ROOT, &e->attr);
+	voltfs_attr_of_node(l, VOLT_TREE_ROOT, &e->attr);
 	e->attr_timeout = TREE_TIMEOUT;
 	return 0;
 }
@@ -208,13 +74,13 @@ static int node_entry(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	e->entry_timeout = e->attr_timeout = TREE_TIMEOUT;
 	if (volt_tree_kind(l->tree, node) != VOLT_NODE_FILE) {
 		e->ino = voltfs_ino_of_node(l, node);
-		attr_of_node(l, node, &e->attr);
+		voltfs_attr_of_node(l, node, &e->attr);
 		return 0;
 	}
 	ret = voltfs_object_get(fs, l, node, &obj, &e->ino);
 	if (ret < 0)
 		return ret;
-	attr_of_object(fs, obj, e->ino, &e->attr);
+	voltfs_attr_of_object(fs, obj, e->ino, &e->attr);
 	return 0;
 }
 
@@ -269,16 +135,16 @@ static int voltfs_do_getattr(struct voltfs *fs, fuse_ino_t ino, struct stat *st,
 	switch (in.kind) {
 	case VOLTFS_INO_ROOT:
 		*timeout = ROOT_TIMEOUT;
-		return attr_of_root(fs, st);
+		return voltfs_attr_of_root(fs, st);
 	case VOLTFS_INO_NODE:
-		attr_of_node(in.l, in.node, st);
+		voltfs_attr_of_node(in.l, in.node, st);
 		return 0;
 	case VOLTFS_INO_OBJECT:
-		attr_of_object(fs, in.obj, ino, st);
+		voltfs_attr_of_object(fs, in.obj, ino, st);
 		return 0;
 	case VOLTFS_INO_DEFAULT:
 		*timeout = ROOT_TIMEOUT;
-		return attr_of_default(fs, st);
+		return voltfs_attr_of_default(fs, st);
 	}
 	return -EIO;
 }
@@ -480,7 +346,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 				continue;
 			e = bare(voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR);
 			if (b->plus) {
-				attr_of_node(l, VOLT_TREE_ROOT, &e.attr);
+				voltfs_attr_of_node(l, VOLT_TREE_ROOT, &e.attr);
 				e.ino = e.attr.st_ino;
 				e.entry_timeout = ROOT_TIMEOUT;
 				e.attr_timeout = TREE_TIMEOUT;
@@ -488,9 +354,9 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 			if (!dirbuf_add(b, l->dirname, &e, p + 3))
 				return 0;
 		}
-		if (off <= VOLT_PROFILE_COUNT + 2 && default_target(fs)) {
+		if (off <= VOLT_PROFILE_COUNT + 2 && voltfs_default_target(fs)) {
 			e = bare(VOLTFS_DEFAULT_INO, S_IFLNK);
-			if (b->plus && attr_of_default(fs, &e.attr) == 0) {
+			if (b->plus && voltfs_attr_of_default(fs, &e.attr) == 0) {
 				e.ino = VOLTFS_DEFAULT_INO;
 				e.entry_timeout = e.attr_timeout = ROOT_TIMEOUT;
 			}
@@ -557,7 +423,7 @@ static void voltfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, o
 
 static void voltfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	const char *target = ino == VOLTFS_DEFAULT_INO ? default_target(fs_of(req)) : NULL;
+	const char *target = ino == VOLTFS_DEFAULT_INO ? voltfs_default_target(fs_of(req)) : NULL;
 
 	if (target)
 		fuse_reply_readlink(req, target);

@@ -164,6 +164,18 @@ struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r)
 /* The object's name. */
 void voltfs_object_hash(struct voltfs *fs, const struct voltfs_object *o, struct volt_hash *h);
 
+/* attr.c: what stat says of each kind of inode. */
+void voltfs_attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat *st);
+void voltfs_attr_of_object(struct voltfs *fs, const struct voltfs_object *o, fuse_ino_t ino,
+			   struct stat *st);
+int voltfs_attr_of_root(struct voltfs *fs, struct stat *st);
+/* SelectProfile's choice among the profiles present, or NULL: the "default" link's target. */
+const char *voltfs_default_target(struct voltfs *fs);
+int voltfs_attr_of_default(struct voltfs *fs, struct stat *st);
+
+/* main.c: the mount's read-ahead, once INIT is done (the first request after it calls this). */
+void voltfs_set_readahead(struct voltfs *fs);
+
 /* xattr.c: values into buf (at least 1 KiB): a length, -ENODATA, or -errno. */
 int voltfs_do_getxattr(struct voltfs *fs, fuse_ino_t ino, const char *name, char *buf, size_t size);
 /* All names, NUL-separated, into buf when they fit: their total length. */
