@@ -97,6 +97,19 @@ static int reuse(struct voltfs_objects *t, struct voltfs_object *obj)
 	return s->fd;
 }
 
+/*
+ * Was this very file verified before its descriptor was evicted? The same
+ * inode (low 24 bits), size and mtime: then it is not hashed again.
+ */
+static bool still_verified(const struct voltfs_object *obj, const struct stat *st)
+{
+	return (__atomic_load_n(&obj->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_VERIFIED) &&
+	       obj->vid[0] == (uint8_t)st->st_ino && obj->vid[1] == (uint8_t)(st->st_ino >> 8) &&
+	       obj->vid[2] == (uint8_t)(st->st_ino >> 16) && st->st_size == obj->size &&
+	       st->st_mtim.tv_sec == obj->mtime_sec &&
+	       (uint32_t)st->st_mtim.tv_nsec == obj->mtime_nsec;
+}
+
 int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 {
 	struct voltfs_objects *t = &fs->objects;
@@ -128,7 +141,8 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 	/* The size the kernel was told must stay true. */
 	if (ret == 0 && st.st_size != obj->size)
 		ret = -ESTALE;
-	if (ret == 0 && fs->verify) {
+	if (ret == 0 && fs->verify && !still_verified(obj, &st)) {
+		VOLTFS_COUNT(fs, verifications, 1);
 		ret = volt_cas_verify_fd(fd, &h);
 		if (ret == -EIO)
 			VOLTFS_COUNT(fs, verify_failures, 1);
@@ -152,8 +166,12 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 			.fd = fd, .users = 1, .rec = rec, .prev = -1, .next = -1
 		};
 		obj->slot = slot;
-		if (fs->verify)
-			__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELAXED);
+		if (fs->verify) {
+			obj->vid[0] = (uint8_t)st.st_ino;
+			obj->vid[1] = (uint8_t)(st.st_ino >> 8);
+			obj->vid[2] = (uint8_t)(st.st_ino >> 16);
+			__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELEASE);
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	return fd;

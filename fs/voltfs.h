@@ -30,6 +30,7 @@ struct voltfs_object {
 	uint16_t mode;
 	uint16_t owner; /* index into voltfs_objects.owners */
 	uint8_t flags;	/* VOLTFS_OBJ_* */
+	uint8_t vid[3]; /* low 24 bits of the store inode that was verified */
 	int32_t slot;	/* its descriptor's slot, -1 when not open */
 };
 
@@ -75,7 +76,8 @@ struct voltfs_stats {
 	uint64_t opens;
 	uint64_t bytes_served;
 	uint64_t verify_failures;
-	uint64_t cache_hits; /* opens served by a cached descriptor */
+	uint64_t cache_hits;	/* opens served by a cached descriptor */
+	uint64_t verifications; /* objects hashed to check them */
 };
 
 struct voltfs_watch {

@@ -74,7 +74,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 			return snprintf(
 				buf, size,
 				"lookups %llu\nopens %llu\nbytes_served %llu\n"
-				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n",
+				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n"
+				"verifications %llu\n",
 				(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->bytes_served,
@@ -83,6 +84,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 								    __ATOMIC_RELAXED),
 				volt_catalog_loads(fs->catalog),
 				(unsigned long long)__atomic_load_n(&s->cache_hits,
+								    __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->verifications,
 								    __ATOMIC_RELAXED));
 		}
 		return -ENODATA;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -650,10 +651,18 @@ Test(mount, descriptor_bound)
 	cr_assert(fd[2] >= 0, "%s", strerror(errno));
 	close(fd[2]);
 	free(p);
-	/* ...and once one is closed, its idle descriptor makes room. */
+	/*
+	 * ...and once one is closed, its idle descriptor makes room. The kernel
+	 * sends RELEASE after close(2) returns: allow it a moment (bounded).
+	 */
 	close(fd[0]);
 	p = mpath(&w, "kvm-linux", files[2]);
-	fd[2] = open(p, O_RDONLY);
+	for (int i = 0; i < 200; i++) {
+		fd[2] = open(p, O_RDONLY);
+		if (fd[2] >= 0 || errno != EMFILE)
+			break;
+		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+	}
 	cr_assert(fd[2] >= 0, "%s", strerror(errno));
 	close(fd[2]);
 	close(fd[1]);
@@ -740,5 +749,81 @@ Test(mount, extended_attributes)
 	cr_assert_not_null(strstr(v, "lookups "), "%s", v);
 	cr_assert_not_null(strstr(v, "manifests_loaded 2\n"), "%s", v);
 	free(v);
+	world_free(&w);
+}
+
+static long stat_value(const char *mnt, const char *key)
+{
+	char *v = xattr(mnt, "user.volt.stats"), *at;
+	long n = -1;
+
+	cr_assert_not_null(v);
+	at = strstr(v, key);
+	if (at)
+		n = strtol(at + strlen(key) + 1, NULL, 10);
+	free(v);
+	return n;
+}
+
+/*
+ * Read a file at the descriptor bound: the kernel sends the previous file's
+ * RELEASE after close(2) returns, so an open may briefly meet EMFILE.
+ */
+static char *read_bounded(const char *path)
+{
+	char *body = NULL;
+
+	for (int i = 0; i < 200; i++) {
+		body = vt_read_file(path, NULL);
+		if (body || errno != EMFILE)
+			break;
+		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+	}
+	return body;
+}
+
+static void read_all(const char *path)
+{
+	char *body = read_bounded(path);
+
+	cr_assert_not_null(body, "%s: %s", path, strerror(errno));
+	free(body);
+}
+
+Test(mount, verified_once_until_the_object_changes)
+{
+	struct world w;
+	const struct volt_manifest_entry *e;
+	char *a, *b, *o, *tmp;
+	size_t len;
+
+	world_make(&w, "max_fds=1");
+	a = mpath(&w, "kvm-linux", "firmware/bios-256k.bin");
+	b = mpath(&w, "kvm-linux", "lib/libshared.so.1");
+	read_all(a);
+	read_all(b); /* takes A's descriptor: one slot */
+	cr_assert_eq(stat_value(w.mnt, "verifications"), 2);
+	/* The same file again, its descriptor gone: the same inode, size and mtime. */
+	read_all(a);
+	cr_assert_eq(stat_value(w.mnt, "verifications"), 2, "hashed again on reopen");
+	/* Another file put in its place, same size, other bytes: checked, refused. */
+	e = volt_manifest_find(&w.m[0], "firmware/bios-256k.bin");
+	o = object_path(&w, &e->hash);
+	tmp = vt_read_file(o, &len);
+	tmp[0] ^= 1;
+	free(b);
+	cr_assert(asprintf(&b, "%s.new", o) > 0);
+	vt_write_file(b, tmp, len, 0444);
+	cr_assert_eq(rename(b, o), 0);
+	free(b);
+	b = mpath(&w, "kvm-linux", "lib/libshared.so.1");
+	read_all(b); /* evicts A's descriptor again */
+	cr_assert_null(read_bounded(a), "a replaced object was served unchecked");
+	cr_assert_eq(errno, EIO);
+	cr_assert_eq(stat_value(w.mnt, "verifications"), 3);
+	free(tmp);
+	free(o);
+	free(a);
+	free(b);
 	world_free(&w);
 }
