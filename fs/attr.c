@@ -92,9 +92,8 @@ const char *voltfs_default_target(struct voltfs *fs)
 	return NULL;
 }
 
-int voltfs_attr_of_default(struct voltfs *fs, struct stat *st)
+int voltfs_attr_of_default(struct voltfs *fs, const char *target, struct stat *st)
 {
-	const char *target = voltfs_default_target(fs);
 	int ret;
 
 	if (!target)

@@ -241,14 +241,20 @@ out:
 	return ret;
 }
 
+/* The record of file node of build l (made if new), its name into h: its number or -errno. */
+static int64_t record_of(struct voltfs_objects *t, const struct volt_loaded *l, uint32_t node,
+			 struct volt_hash *h)
+{
+	volt_tree_hash(l->tree, node, h);
+	return find_or_add(t, h, l->serial, node);
+}
+
 int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
 		      fuse_ino_t *ino)
 {
 	struct volt_hash h;
-	int64_t r;
+	int64_t r = record_of(&fs->objects, l, node, &h);
 
-	volt_tree_hash(l->tree, node, &h);
-	r = find_or_add(&fs->objects, &h, l->serial, node);
 	if (r < 0)
 		return (int)r;
 	*ino = OBJ_BASE + (uint64_t)r;
@@ -297,20 +303,18 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	struct voltfs_object *o;
 	struct volt_hash h;
 	struct stat st;
-	bool ready;
+	int64_t r;
 	int ret;
 
-	ret = voltfs_object_ino(fs, l, node, ino);
-	if (ret < 0)
-		return ret;
-	pthread_mutex_lock(&t->lock);
-	o = record(t, (uint32_t)(*ino - OBJ_BASE));
-	ready = o->flags & VOLTFS_OBJ_READY;
-	pthread_mutex_unlock(&t->lock);
-	if (ready)
+	r = record_of(t, l, node, &h);
+	if (r < 0)
+		return (int)r;
+	*ino = OBJ_BASE + (uint64_t)r;
+	/* Records never move and READY is published last: no lock to look. */
+	o = record(t, (uint32_t)r);
+	if (__atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_READY)
 		goto out;
 	/* First touch: lstat outside the lock; a racing thread fills the same values. */
-	volt_tree_hash(l->tree, node, &h);
 	ret = volt_cas_stat_object(&fs->cas, &h, &st);
 	if (ret < 0) {
 		log_missing(l, node, &h, ret);

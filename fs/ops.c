@@ -42,7 +42,7 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 	if (strcmp(name, "default") == 0) {
 		e->ino = VOLTFS_DEFAULT_INO;
 		e->attr_timeout = ROOT_TIMEOUT;
-		return voltfs_attr_of_default(fs, &e->attr);
+		return voltfs_attr_of_default(fs, voltfs_default_target(fs), &e->attr);
 	}
 	if (p == VOLT_PROFILE_INVALID)
 		return -ENOENT;
@@ -144,7 +144,7 @@ static int voltfs_do_getattr(struct voltfs *fs, fuse_ino_t ino, struct stat *st,
 		return 0;
 	case VOLTFS_INO_DEFAULT:
 		*timeout = ROOT_TIMEOUT;
-		return voltfs_attr_of_default(fs, st);
+		return voltfs_attr_of_default(fs, voltfs_default_target(fs), st);
 	}
 	return -EIO;
 }
@@ -327,6 +327,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 	struct fuse_entry_param e;
 	struct voltfs_ino in;
 	uint32_t first, count;
+	const char *target;
 	int ret = voltfs_ino_decode(fs, ino, &in);
 
 	if (ret < 0)
@@ -354,9 +355,11 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 			if (!dirbuf_add(b, l->dirname, &e, p + 3))
 				return 0;
 		}
-		if (off <= VOLT_PROFILE_COUNT + 2 && voltfs_default_target(fs)) {
+		/* Asked once: it loads every profile present. */
+		target = off <= VOLT_PROFILE_COUNT + 2 ? voltfs_default_target(fs) : NULL;
+		if (target) {
 			e = bare(VOLTFS_DEFAULT_INO, S_IFLNK);
-			if (b->plus && voltfs_attr_of_default(fs, &e.attr) == 0) {
+			if (b->plus && voltfs_attr_of_default(fs, target, &e.attr) == 0) {
 				e.ino = VOLTFS_DEFAULT_INO;
 				e.entry_timeout = e.attr_timeout = ROOT_TIMEOUT;
 			}

@@ -173,7 +173,8 @@ void voltfs_attr_of_object(struct voltfs *fs, const struct voltfs_object *o, fus
 int voltfs_attr_of_root(struct voltfs *fs, struct stat *st);
 /* SelectProfile's choice among the profiles present, or NULL: the "default" link's target. */
 const char *voltfs_default_target(struct voltfs *fs);
-int voltfs_attr_of_default(struct voltfs *fs, struct stat *st);
+/* The link to target (what voltfs_default_target said; NULL gives -ENOENT). */
+int voltfs_attr_of_default(struct voltfs *fs, const char *target, struct stat *st);
 
 /* main.c: the mount's read-ahead, once INIT is done (the first request after it calls this). */
 void voltfs_set_readahead(struct voltfs *fs);
