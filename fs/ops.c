@@ -332,6 +332,10 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 
 	if (ret < 0)
 		return ret;
+	/* Any 64-bit offset a caller seeks to is answered at once: past the end (a
+	 * "negative" off_t included) is nothing, never a wrapped index. */
+	if (off < 0)
+		return 0;
 	/* The kernel never links "." or "..": bare entries will do, even in plus mode. */
 	e = bare(ino, S_IFDIR);
 	if (off == 0 && !dirbuf_add(b, ".", &e, 1))
@@ -340,7 +344,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 	if (off <= 1 && !dirbuf_add(b, "..", &e, 2))
 		return 0;
 	if (in.kind == VOLTFS_INO_ROOT) {
-		for (int p = off > 2 ? (int)off - 2 : 0; p < VOLT_PROFILE_COUNT; p++) {
+		for (uint64_t p = off > 2 ? (uint64_t)off - 2 : 0; p < VOLT_PROFILE_COUNT; p++) {
 			const struct volt_loaded *l;
 
 			if (volt_catalog_get(fs->catalog, (enum volt_profile)p, &l) < 0)
@@ -352,7 +356,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 				e.entry_timeout = ROOT_TIMEOUT;
 				e.attr_timeout = TREE_TIMEOUT;
 			}
-			if (!dirbuf_add(b, l->dirname, &e, p + 3))
+			if (!dirbuf_add(b, l->dirname, &e, (off_t)p + 3))
 				return 0;
 		}
 		/* Asked once: it loads every profile present. */

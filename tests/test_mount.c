@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -208,6 +209,59 @@ Test(mount, listings)
 	free(p);
 	p = mpath(&w, "kvm-linux", "lib/x86_64-linux-gnu/qemu");
 	cr_assert_eq(count_entries(p, "accel-tcg-x86_64.so"), 1);
+	free(p);
+	world_free(&w);
+}
+
+/* Entries getdents64 returns after seeking DIR to OFF, and how long it took. */
+static long entries_after_seek(const char *dir, off_t off, double *seconds)
+{
+	char buf[8192];
+	struct timespec t0, t1;
+	long n = 0, got;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	cr_assert_geq(fd, 0, "open %s: %s", dir, strerror(errno));
+	cr_assert_eq(lseek(fd, off, SEEK_SET), off, "lseek %s to %jd: %s", dir, (intmax_t)off,
+		     strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long at = 0; at < got; n++)
+			at += *(unsigned short *)(buf + at + 16); /* d_reclen */
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_geq(got, 0, "getdents64 %s after %jd: %s", dir, (intmax_t)off, strerror(errno));
+	close(fd);
+	*seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return n;
+}
+
+/*
+ * Any user may seek a folder anywhere: offsets past the end give nothing, at
+ * once. A 32-bit cast once turned 0x80000002 into 2^31 loop turns at the root,
+ * 0x80000001 into a signed overflow and 2^32 + 3 into the profiles again.
+ */
+Test(mount, listing_offsets_past_the_end)
+{
+	static const off_t offs[] = { 0x80000001,	    0x80000002,		  0xffffffff,
+				      ((off_t)1 << 32) + 2, ((off_t)1 << 32) + 3, INT64_MAX };
+	struct world w;
+	double s;
+	char *p;
+
+	world_make(&w, NULL);
+	p = mpath(&w, "kvm-linux", "lib");
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		cr_expect_eq(entries_after_seek(w.mnt, offs[i], &s), 0, "root after %jx",
+			     (intmax_t)offs[i]);
+		/* Generous: the broken code took seconds; a right one takes microseconds. */
+		cr_expect_lt(s, 0.5, "root after %jx took %.3f s", (intmax_t)offs[i], s);
+		cr_expect_eq(entries_after_seek(p, offs[i], &s), 0, "lib after %jx",
+			     (intmax_t)offs[i]);
+	}
+	/* In range, a seek still lists the rest: ., .., kvm-linux, emulate-x86, default. */
+	cr_expect_eq(entries_after_seek(w.mnt, 0, &s), 5);
+	cr_expect_eq(entries_after_seek(p, 0, &s), 5);
 	free(p);
 	world_free(&w);
 }
