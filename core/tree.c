@@ -41,22 +41,24 @@ static uint64_t slot_hash(uint32_t parent, const char *name, size_t len)
 static uint32_t index_find(const struct volt_tree *t, uint32_t dir, const char *name, size_t len,
 			   uint32_t *slot_out)
 {
-	uint32_t slot = (uint32_t)slot_hash(dir, name, len) & t->mask;
+	uint32_t slot = (uint32_t)slot_hash(dir, name, len) & t->mask, n;
 
+	/* The slot is written on a hit too (the node's own): callers and -O3's
+	 * flow analysis then never see it unset. */
 	for (;; slot = (slot + 1) & t->mask) {
-		uint32_t n = t->index[slot];
 		const struct tnode *node;
 
+		n = t->index[slot];
 		if (n == VOLT_TREE_NONE)
 			break;
 		node = &t->nodes[n];
 		if (node->parent == dir && node->name_len == len &&
 		    memcmp(t->arena + node->name_off, name, len) == 0)
-			return n;
+			break;
 	}
 	if (slot_out)
 		*slot_out = slot;
-	return VOLT_TREE_NONE;
+	return n;
 }
 
 static uint32_t arena_put(struct volt_tree *t, const void *p, size_t len, bool nul)
