@@ -259,8 +259,10 @@ Test(mount, listing_offsets_past_the_end)
 		cr_expect_eq(entries_after_seek(p, offs[i], &s), 0, "lib after %jx",
 			     (intmax_t)offs[i]);
 	}
-	/* In range, a seek still lists the rest: ., .., kvm-linux, emulate-x86, default. */
+	/* From the start: ., .., kvm-linux, emulate-x86, default. From just after
+	 * kvm-linux (its next offset, 3): emulate-x86 and default. */
 	cr_expect_eq(entries_after_seek(w.mnt, 0, &s), 5);
+	cr_expect_eq(entries_after_seek(w.mnt, 3, &s), 2);
 	cr_expect_eq(entries_after_seek(p, 0, &s), 5);
 	free(p);
 	world_free(&w);
