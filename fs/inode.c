@@ -207,10 +207,10 @@ static void log_missing(const struct volt_loaded *l, uint32_t node, const struct
 	if (volt_tree_path(l->tree, node, path, sizeof(path)) < 0)
 		strcpy(path, "?");
 	volt_hash_format(h, hex);
-	voltfs_log(LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
-		   err == -ENOENT ? "is missing"
-		   : err == -EIO  ? "is not a regular file"
-				  : strerror(-err));
+	voltfs_log_limited(VOLTFS_LOG_LOOKUP, LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
+			   err == -ENOENT ? "is missing"
+			   : err == -EIO  ? "is not a regular file"
+					  : strerror(-err));
 }
 
 /* The record of h, made (not yet ready) if new: its number, or -ENOMEM. */

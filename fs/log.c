@@ -2,12 +2,16 @@
 /*
  * Logging: stderr in the foreground, syslog (daemon facility) once
  * daemonized. One event, one line: control characters from manifests are
- * escaped so that a hostile path cannot forge log lines.
+ * escaped so that a hostile path cannot forge log lines. Lines any user can
+ * cause (a lookup of a missing object, a failed open) are rate-limited per
+ * class, with a count of what was suppressed.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "voltfs.h"
 
@@ -38,17 +42,12 @@ void voltfs_log_init(bool foreground, int level)
 		openlog("voltfs", LOG_PID, LOG_DAEMON);
 }
 
-void voltfs_log(int prio, const char *fmt, ...)
+static void vlog(int prio, const char *fmt, va_list ap)
 {
 	char raw[2048], line[4096];
 	size_t j = 0;
-	va_list ap;
 
-	if (prio > max_prio)
-		return;
-	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	for (size_t i = 0; raw[i] && j + 5 < sizeof(line); i++) {
 		unsigned char c = (unsigned char)raw[i];
 
@@ -62,6 +61,78 @@ void voltfs_log(int prio, const char *fmt, ...)
 		fprintf(stderr, "voltfs: %s\n", line);
 	else
 		syslog(prio, "%s", line);
+}
+
+void voltfs_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (prio > max_prio)
+		return;
+	va_start(ap, fmt);
+	vlog(prio, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A token bucket per class: BURST lines at once, then one per second; what
+ * does not fit is counted and the count said with the next line let through.
+ */
+#define BURST 10.0
+#define PER_SEC 1.0
+
+static struct bucket {
+	pthread_mutex_t lock;
+	bool started;
+	double tokens;
+	struct timespec last;
+	unsigned long long suppressed;
+} buckets[VOLTFS_LOG_CLASSES] = {
+	[0 ... VOLTFS_LOG_CLASSES - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+static const char *const class_names[VOLTFS_LOG_CLASSES] = {
+	[VOLTFS_LOG_LOOKUP] = "lookups of missing or bad objects",
+	[VOLTFS_LOG_OPEN] = "failed opens",
+};
+
+void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
+{
+	struct bucket *b = &buckets[c];
+	unsigned long long suppressed;
+	struct timespec now;
+	va_list ap;
+
+	if (prio > max_prio)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&b->lock);
+	if (!b->started) {
+		b->started = true;
+		b->tokens = BURST;
+	} else {
+		b->tokens += ((double)(now.tv_sec - b->last.tv_sec) +
+			      (double)(now.tv_nsec - b->last.tv_nsec) / 1e9) *
+			     PER_SEC;
+		if (b->tokens > BURST)
+			b->tokens = BURST;
+	}
+	b->last = now;
+	if (b->tokens < 1.0) {
+		b->suppressed++;
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+	b->tokens -= 1.0;
+	suppressed = b->suppressed;
+	b->suppressed = 0;
+	pthread_mutex_unlock(&b->lock);
+	if (suppressed)
+		voltfs_log(prio, "%llu similar messages suppressed (%s)", suppressed,
+			   class_names[c]);
+	va_start(ap, fmt);
+	vlog(prio, fmt, ap);
+	va_end(ap);
 }
 
 void voltfs_log_report(void *ctx, const struct volt_diag *d)

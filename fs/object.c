@@ -5,6 +5,7 @@
  * open while idle in an LRU, at most max_fds at once. An object is checked
  * against its name before its first byte is served; the check is
  * remembered with the descriptor, so a cached object is not hashed again.
+ * When every cached descriptor is in use, an open gets one of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,11 +77,11 @@ static int log_bad(struct voltfs *fs, const struct voltfs_object *obj, const str
 
 	voltfs_object_where(fs, obj, where, sizeof(where));
 	volt_hash_format(h, hex);
-	voltfs_log(LOG_ERR, "%s: object %s %s", where, hex,
-		   err == -ENOENT   ? "is missing"
-		   : err == -EIO    ? "is corrupt: its content does not match its name"
-		   : err == -ESTALE ? "changed size in the store"
-				    : strerror(-err));
+	voltfs_log_limited(VOLTFS_LOG_OPEN, LOG_ERR, "%s: object %s %s", where, hex,
+			   err == -ENOENT   ? "is missing"
+			   : err == -EIO    ? "is corrupt: its content does not match its name"
+			   : err == -ESTALE ? "changed size in the store"
+					    : strerror(-err));
 	return -EIO;
 }
 
@@ -110,15 +111,48 @@ static bool still_verified(const struct voltfs_object *obj, const struct stat *s
 	       (uint32_t)st->st_mtim.tv_nsec == obj->mtime_nsec;
 }
 
-int voltfs_object_open(struct voltfs *fs, uint32_t rec)
+/* Open obj's store file and check it, outside the lock: the descriptor, or -errno (not logged). */
+static int open_checked(struct voltfs *fs, struct voltfs_object *obj, const struct volt_hash *h,
+			struct stat *st)
+{
+	int fd = volt_cas_open_object(&fs->cas, h, st);
+	int ret = fd < 0 ? fd : 0;
+
+	/* The size the kernel was told must stay true. */
+	if (ret == 0 && st->st_size != obj->size)
+		ret = -ESTALE;
+	if (ret == 0 && fs->verify && !still_verified(obj, st)) {
+		VOLTFS_COUNT(fs, verifications, 1);
+		ret = volt_cas_verify_fd(fd, h);
+		if (ret == -EIO)
+			VOLTFS_COUNT(fs, verify_failures, 1);
+	}
+	if (ret < 0 && fd >= 0)
+		close(fd);
+	return ret < 0 ? ret : fd;
+}
+
+/* Remember that the file behind st matched obj's name (under the lock). */
+static void mark_verified(struct voltfs *fs, struct voltfs_object *obj, const struct stat *st)
+{
+	if (!fs->verify)
+		return;
+	obj->vid[0] = (uint8_t)st->st_ino;
+	obj->vid[1] = (uint8_t)(st->st_ino >> 8);
+	obj->vid[2] = (uint8_t)(st->st_ino >> 16);
+	__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELEASE);
+}
+
+int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own)
 {
 	struct voltfs_objects *t = &fs->objects;
 	struct voltfs_object *obj;
 	struct volt_hash h;
 	struct stat st;
 	int32_t slot;
-	int fd, ret;
+	int fd;
 
+	*own = false;
 	pthread_mutex_lock(&t->lock);
 	obj = voltfs_object_record(t, rec);
 	fd = reuse(t, obj);
@@ -129,32 +163,28 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 	}
 	slot = take_slot(t); /* reserved: opened and checked outside the lock */
 	pthread_mutex_unlock(&t->lock);
-	if (slot < 0) {
-		voltfs_log(LOG_WARNING, "all %u object descriptors in use (-o max_fds)",
-			   t->max_fds);
-		return -EMFILE;
-	}
 
 	voltfs_object_hash(fs, obj, &h);
-	fd = volt_cas_open_object(&fs->cas, &h, &st);
-	ret = fd < 0 ? fd : 0;
-	/* The size the kernel was told must stay true. */
-	if (ret == 0 && st.st_size != obj->size)
-		ret = -ESTALE;
-	if (ret == 0 && fs->verify && !still_verified(obj, &st)) {
-		VOLTFS_COUNT(fs, verifications, 1);
-		ret = volt_cas_verify_fd(fd, &h);
-		if (ret == -EIO)
-			VOLTFS_COUNT(fs, verify_failures, 1);
-	}
-
+	fd = open_checked(fs, obj, &h, &st);
 	pthread_mutex_lock(&t->lock);
-	if (ret < 0) {
-		free_slot(t, slot);
+	if (fd < 0) {
+		if (slot >= 0)
+			free_slot(t, slot);
 		pthread_mutex_unlock(&t->lock);
-		if (fd >= 0)
-			close(fd);
-		return log_bad(fs, obj, &h, ret);
+		return log_bad(fs, obj, &h, fd);
+	}
+	mark_verified(fs, obj, &st);
+	if (slot < 0) {
+		/*
+		 * Every cached descriptor is in use by open files. The cache is a
+		 * cache, not a quota: this handle gets a descriptor of its own,
+		 * closed at its release, so one user's open files cannot make
+		 * another user's open fail.
+		 */
+		pthread_mutex_unlock(&t->lock);
+		VOLTFS_COUNT(fs, own_fds, 1);
+		*own = true;
+		return fd;
 	}
 	if (obj->slot >= 0) {
 		/* Another open won the race: use its descriptor. */
@@ -166,12 +196,6 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 			.fd = fd, .users = 1, .rec = rec, .prev = -1, .next = -1
 		};
 		obj->slot = slot;
-		if (fs->verify) {
-			obj->vid[0] = (uint8_t)st.st_ino;
-			obj->vid[1] = (uint8_t)(st.st_ino >> 8);
-			obj->vid[2] = (uint8_t)(st.st_ino >> 16);
-			__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELEASE);
-		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	return fd;
@@ -180,23 +204,39 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec)
 void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 {
 	struct voltfs_objects *t = &fs->objects;
+	struct voltfs_fd_slot *s = NULL;
 	struct voltfs_object *obj;
-
 	int fd = -1;
 
 	pthread_mutex_lock(&t->lock);
 	obj = voltfs_object_record(t, rec);
-	if (obj->slot >= 0 && t->slots[obj->slot].users && --t->slots[obj->slot].users == 0) {
+	if (obj->slot >= 0 && t->slots[obj->slot].users)
+		s = &t->slots[obj->slot];
+	if (s && s->users == 1 && fs->drop_cas_cache)
+		fd = s->fd;
+	else if (s && --s->users == 0)
 		idle_push(t, obj->slot);
-		fd = t->slots[obj->slot].fd;
-	}
 	pthread_mutex_unlock(&t->lock);
+	if (fd < 0)
+		return;
 	/*
 	 * The last reader is gone: what it read is in the mount's page cache, so
-	 * the store's copy (read-ahead, the verification pass) can go.
+	 * the store's copy (read-ahead, the verification pass) can go. Dropped
+	 * while this handle still counts as a user: an in-use slot is never
+	 * evicted, so fd is still this object's descriptor, not a reused number.
 	 */
-	if (fd >= 0 && fs->drop_cas_cache)
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	pthread_mutex_lock(&t->lock);
+	if (--s->users == 0)
+		idle_push(t, obj->slot);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void voltfs_object_close_own(struct voltfs *fs, int fd)
+{
+	if (fs->drop_cas_cache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
 }
 
 void voltfs_objects_close_all(struct voltfs_objects *t)

@@ -166,6 +166,7 @@ static void voltfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct voltfs_ino in;
+	bool own;
 	int ret, fd;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
@@ -184,10 +185,10 @@ static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_in
 		fi->fh = (uint64_t)-1;
 		return 0;
 	}
-	fd = voltfs_object_open(fs, in.rec);
+	fd = voltfs_object_open(fs, in.rec, &own);
 	if (fd < 0)
 		return fd;
-	fi->fh = (uint64_t)fd;
+	fi->fh = (uint64_t)fd | (own ? VOLTFS_FH_OWN : 0);
 	return 0;
 }
 
@@ -206,15 +207,18 @@ static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info
  * Drop the store's pages behind a long read (the last reader's close drops
  * the rest). Whole 32 MiB windows, once a read reaches their end: DONTNEED
  * leaves partly covered large folios alone, and each call may drain every
- * CPU's LRU batches, which costs too much to do per request.
+ * CPU's LRU batches, which costs too much to do per request. Called before
+ * the reply: until the kernel has it, the read holds the file handle, so no
+ * RELEASE can close fd and let its number be reused. This read's own bytes
+ * are about to be spliced: they are spared, and dropped at the last close.
  */
-static void drop_served(uint64_t fd, off_t off, size_t size)
+static void drop_served(int fd, off_t off, size_t size)
 {
 	const off_t window = 32 << 20;
 	off_t end = (off + (off_t)size) & ~(window - 1);
 
-	if (end > (off & ~(window - 1)))
-		posix_fadvise((int)fd, end - window, window, POSIX_FADV_DONTNEED);
+	if (end > (off & ~(window - 1)) && off > end - window)
+		posix_fadvise(fd, end - window, off - (end - window), POSIX_FADV_DONTNEED);
 }
 
 static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -222,7 +226,6 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 {
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	const struct volt_text *t;
-	bool drop;
 	struct voltfs_ino in;
 	int ret;
 
@@ -235,16 +238,16 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 					     : size);
 		/* Served from the object's own descriptor: spliced where the kernel can. */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		buf.buf[0].fd = (int)fi->fh;
+		buf.buf[0].fd = (int)(uint32_t)fi->fh;
 		buf.buf[0].pos = off;
-		drop = fs_of(req)->drop_cas_cache; /* req is gone once replied to */
-		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 		/*
-		 * The bytes now sit in the mount's page cache (keep_cache): keeping
-		 * the store's copy too would cache every object twice.
+		 * What earlier reads served sits in the mount's page cache
+		 * (keep_cache): keeping the store's copy too would cache every
+		 * object twice.
 		 */
-		if (drop)
-			drop_served(fi->fh, off, size);
+		if (fs_of(req)->drop_cas_cache)
+			drop_served(buf.buf[0].fd, off, size);
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 		return;
 	}
 	ret = voltfs_ino_decode(fs_of(req), ino, &in);
@@ -267,9 +270,11 @@ static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 {
 	struct voltfs_ino in;
 
-	/* The descriptor is shared and cached: give it back, do not close it. */
-	if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
-	    in.kind == VOLTFS_INO_OBJECT)
+	/* A shared, cached descriptor is given back, not closed; an own one is closed. */
+	if (fi->fh != (uint64_t)-1 && (fi->fh & VOLTFS_FH_OWN))
+		voltfs_object_close_own(fs_of(req), (int)(uint32_t)fi->fh);
+	else if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
+		 in.kind == VOLTFS_INO_OBJECT)
 		voltfs_object_close(fs_of(req), in.rec);
 	fuse_reply_err(req, 0);
 }

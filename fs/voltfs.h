@@ -78,6 +78,7 @@ struct voltfs_stats {
 	uint64_t verify_failures;
 	uint64_t cache_hits;	/* opens served by a cached descriptor */
 	uint64_t verifications; /* objects hashed to check them */
+	uint64_t own_fds;	/* opens given a descriptor of their own: every cached one in use */
 };
 
 struct voltfs_watch {
@@ -147,13 +148,20 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 /* object.c: opening objects through the descriptor cache. */
 
 /*
- * A descriptor on the object of ino for one open file handle: cached, or
+ * A descriptor on the object of rec for one open file handle: cached, or
  * opened (and verified first, unless -o noverify). -EIO for a missing,
- * changed or corrupt object (logged), -EMFILE when max_fds descriptors are
- * all in use. Give it back with voltfs_object_close.
+ * changed or corrupt object (logged), or -errno (-EMFILE when the process is
+ * out of descriptors). When every one of the max_fds cached descriptors is
+ * in use, the handle gets a descriptor of its own (*own = true). Give a
+ * cached one back with voltfs_object_close, close an own one with
+ * voltfs_object_close_own.
  */
-int voltfs_object_open(struct voltfs *fs, uint32_t rec);
+int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own);
 void voltfs_object_close(struct voltfs *fs, uint32_t rec);
+void voltfs_object_close_own(struct voltfs *fs, int fd);
+
+/* fi->fh of an object: its descriptor, and this bit if the handle owns it. */
+#define VOLTFS_FH_OWN (1ull << 32)
 
 /* Close every cached descriptor (at unmount). */
 void voltfs_objects_close_all(struct voltfs_objects *t);
@@ -194,6 +202,14 @@ int voltfs_log_level(const char *name);
 /* Where lines go (stderr in the foreground, else syslog) and the least urgent one kept. */
 void voltfs_log_init(bool foreground, int level);
 void voltfs_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Lines any user can cause, as often as they like: rate-limited per class. */
+enum voltfs_log_class {
+	VOLTFS_LOG_LOOKUP, /* a missing or non-regular object looked up */
+	VOLTFS_LOG_OPEN,   /* an open that failed (corrupt, changed, out of descriptors) */
+	VOLTFS_LOG_CLASSES
+};
+void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void voltfs_log_report(void *ctx, const struct volt_diag *d);
 /* The path of an object for log lines: "<profile>/<path>". */
 void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf,

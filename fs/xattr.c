@@ -75,7 +75,7 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 				buf, size,
 				"lookups %llu\nopens %llu\nbytes_served %llu\n"
 				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n"
-				"verifications %llu\n",
+				"verifications %llu\nown_fds %llu\n",
 				(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->bytes_served,
@@ -86,7 +86,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 				(unsigned long long)__atomic_load_n(&s->cache_hits,
 								    __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->verifications,
-								    __ATOMIC_RELAXED));
+								    __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->own_fds, __ATOMIC_RELAXED));
 		}
 		return -ENODATA;
 	case VOLTFS_INO_OBJECT:
