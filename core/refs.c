@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "names.h"
@@ -86,6 +87,15 @@ int volt_refs_each(const struct volt_cas *cas, int (*fn)(void *ctx, const struct
 	return ret;
 }
 
+/*
+ * A ref dated more than a day ahead of this host's clock (9999-12-31, say)
+ * would otherwise win over every later build forever: it ranks below every
+ * ref that is not, and serves only while no other valid ref exists (so a
+ * host whose clock is wrong still has its profiles). Reported each time
+ * refs/ is read, once per change.
+ */
+#define FUTURE_SLACK_SEC (24 * 3600)
+
 static bool newer(const struct volt_manifest *a, const struct volt_manifest *b)
 {
 	if (a->created.tv_sec != b->created.tv_sec)
@@ -99,6 +109,8 @@ struct best {
 	struct volt_manifest *m;
 	struct volt_ref *ref;
 	bool found;
+	bool future;  /* the one found is dated ahead of the clock */
+	time_t limit; /* later than this is in the future */
 	volt_report_fn report;
 	void *ctx;
 };
@@ -108,6 +120,7 @@ static int consider(void *arg, const struct volt_ref *r)
 	struct best *b = arg;
 	struct volt_manifest m;
 	struct volt_diag d;
+	bool future;
 
 	if (r->profile != b->want)
 		return 0;
@@ -116,8 +129,18 @@ static int consider(void *arg, const struct volt_ref *r)
 			b->report(b->ctx, &d);
 		return 0;
 	}
+	future = m.created.tv_sec > b->limit;
+	if (future && b->report) {
+		volt_diag_clear(&d);
+		snprintf(d.file, sizeof(d.file), "%s", r->name);
+		snprintf(d.reason, sizeof(d.reason),
+			 "created_at %s is more than a day ahead of this host's clock: "
+			 "ranked below every ref that is not",
+			 m.created_at);
+		b->report(b->ctx, &d);
+	}
 	/* Names come in ascending order, so on a tie the later name wins. */
-	if (b->found && newer(b->m, &m)) {
+	if (b->found && (future != b->future ? future : newer(b->m, &m))) {
 		volt_manifest_release(&m);
 		return 0;
 	}
@@ -126,6 +149,7 @@ static int consider(void *arg, const struct volt_ref *r)
 	*b->m = m;
 	*b->ref = *r;
 	b->found = true;
+	b->future = future;
 	return 0;
 }
 
@@ -133,7 +157,11 @@ int volt_refs_load_best(const struct volt_cas *cas, enum volt_profile p, struct 
 			struct volt_ref *ref, volt_report_fn report, void *ctx)
 {
 	struct best b = { .want = p, .cas = cas, .m = m, .ref = ref, .report = report, .ctx = ctx };
+	struct timespec now;
 	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	b.limit = now.tv_sec + FUTURE_SLACK_SEC;
 
 	memset(m, 0, sizeof(*m));
 	/* Unknown names are reported by whoever lists the whole of refs/, not per profile. */

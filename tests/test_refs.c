@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -650,4 +651,33 @@ Test(refs_each, sees_new_refs, .init = setup, .fini = teardown)
 	cr_expect_eq(volt_refs_each(&cas, collect, &s, NULL, NULL), 0);
 	cr_assert_eq(s.n, 2);
 	cr_expect_str_eq(s.r[0].name, "kvm-linux-00000001.json");
+}
+
+/*
+ * A ref dated 9999-12-31 does not win over a build made today, whichever
+ * name sorts first, and says why; alone, it still serves (a host with a
+ * wrong clock keeps its profile).
+ */
+Test(refs_best, future_dated_ref_ranks_below_the_present, .init = setup, .fini = teardown)
+{
+	char now_created[32], old_name[64], new_name[64];
+	struct volt_manifest m;
+	struct volt_ref ref;
+	struct reports r = { 0 };
+	time_t t = time(NULL);
+
+	strftime(now_created, sizeof(now_created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	put_pair(now_created, "9999-12-31T00:00:00Z", true, old_name, new_name);
+	cr_assert_eq(volt_refs_load_best(&cas, VOLT_PROFILE_KVM_LINUX, &m, &ref, record, &r), 0);
+	cr_expect_str_eq(ref.name, old_name, "the future-dated ref won");
+	cr_expect_str_eq(m.created_at, now_created);
+	expect_one_report(&r, new_name);
+	cr_expect_not_null(strstr(r.d[0].reason, "ahead of this host's clock"), "%s",
+			   r.d[0].reason);
+	volt_manifest_release(&m);
+	cr_assert_eq(unlinkat(cas.refs_fd, old_name, 0), 0);
+	r.n = 0;
+	cr_assert_eq(volt_refs_load_best(&cas, VOLT_PROFILE_KVM_LINUX, &m, &ref, record, &r), 0);
+	cr_expect_str_eq(ref.name, new_name, "alone, the future-dated ref must still serve");
+	volt_manifest_release(&m);
 }
