@@ -43,6 +43,9 @@ struct volt_catalog {
 	size_t n_pins;
 	struct timespec scanned_mtime;
 	bool scanned;
+	/* Ignored names already reported, sorted: each is said once per mount, not per change. */
+	char **junk;
+	size_t n_junk;
 	struct volt_loaded **chunks[MAX_CHUNKS];
 };
 
@@ -95,6 +98,9 @@ void volt_catalog_free(struct volt_catalog *c)
 	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
 		pthread_mutex_destroy(&c->slots[i].lock);
 	pthread_mutex_destroy(&c->lock);
+	for (size_t i = 0; i < c->n_junk; i++)
+		free(c->junk[i]);
+	free(c->junk);
 	free(c->pins);
 	free(c->mountpoint);
 	free(c);
@@ -122,14 +128,49 @@ static int count_ref(void *ctx, const struct volt_ref *r)
 	return 0;
 }
 
-/* Say once per change of refs/ which names are ignored. */
+#define MAX_JUNK 4096 /* names remembered; past it, further ones go unsaid */
+
+/* Report an ignored name the first time it is seen (under c->lock). */
+static void report_junk(void *ctx, const struct volt_diag *d)
+{
+	struct volt_catalog *c = ctx;
+	size_t lo = 0, hi = c->n_junk;
+	char **v, *name;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int cmp = strcmp(c->junk[mid], d->file);
+
+		if (cmp == 0)
+			return;
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (c->n_junk >= MAX_JUNK)
+		return;
+	v = realloc(c->junk, (c->n_junk + 1) * sizeof(*v));
+	if (v)
+		c->junk = v;
+	name = v ? strdup(d->file) : NULL;
+	if (name) {
+		memmove(&v[lo + 1], &v[lo], (c->n_junk - lo) * sizeof(*v));
+		v[lo] = name;
+		c->n_junk++;
+	}
+	if (c->o.report)
+		c->o.report(c->o.report_ctx, d);
+}
+
+/* Look for ignored names once per change of refs/; each is said once. */
 static void scan_names(struct volt_catalog *c, const struct timespec *mtime)
 {
 	pthread_mutex_lock(&c->lock);
 	if (!c->scanned || !same_time(&c->scanned_mtime, mtime)) {
 		c->scanned = true;
 		c->scanned_mtime = *mtime;
-		volt_refs_each(c->cas, count_ref, NULL, c->o.report, c->o.report_ctx);
+		volt_refs_each(c->cas, count_ref, NULL, report_junk, c);
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -444,3 +444,36 @@ Test(catalog, concurrent_gets_share_one_load)
 		volt_catalog_free(c);
 	}
 }
+
+/* An ignored name is said once, not again at each change of refs/ (a writer's dot file). */
+Test(catalog, ignored_name_reported_once)
+{
+	struct volt_catalog *c;
+	const struct volt_loaded *l = NULL;
+	struct reports rep;
+	char name[64];
+	int before;
+
+	put_profile("kvm-linux", "2024-03-01T00:00:00Z", NULL, x86, 3, name);
+	write_ref_file("notes.txt", "junk");
+	c = new_catalog(&rep, MNT);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
+	cr_expect(reported(&rep, "notes.txt"), "stray name not reported");
+	before = rep.count;
+	for (int i = 0; i < 5; i++) {
+		char dot[32];
+
+		snprintf(dot, sizeof(dot), ".tmp-%d", i);
+		write_ref_file(dot, "partial");
+		bump_refs_mtime(10 + i);
+		volt_catalog_invalidate(c);
+		cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
+	}
+	cr_expect_eq(rep.count, before, "the same ignored name reported %d more times",
+		     rep.count - before);
+	write_ref_file("other.txt", "junk");
+	bump_refs_mtime(20);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
+	cr_expect_eq(rep.count, before + 1, "a new ignored name is said once");
+	volt_catalog_free(c);
+}
