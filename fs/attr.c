@@ -68,8 +68,8 @@ int voltfs_attr_of_root(struct voltfs *fs, struct stat *st)
 
 /*
  * SelectProfile's choice for a workload that says nothing, among the
- * profiles present: KVM profiles only where /dev/kvm is, as KVMAvailable
- * decides. NULL when none is present.
+ * profiles present: KVM profiles only with KVM (-o kvm, by default
+ * KVMAvailable: /dev/kvm). NULL when none is present.
  */
 const char *voltfs_default_target(struct voltfs *fs)
 {
@@ -78,7 +78,7 @@ const char *voltfs_default_target(struct voltfs *fs)
 						      VOLT_PROFILE_EMULATE_FOREIGN };
 	static const enum volt_profile without[] = { VOLT_PROFILE_EMULATE_X86,
 						     VOLT_PROFILE_EMULATE_FOREIGN };
-	bool kvm = volt_kvm_available();
+	bool kvm = fs->kvm == VOLTFS_KVM_AUTO ? volt_kvm_available() : fs->kvm == VOLTFS_KVM_YES;
 	enum volt_profile first = volt_profile_select(NULL, NULL, NULL, kvm);
 	const enum volt_profile *order = kvm ? with_kvm : without;
 	size_t n = kvm ? 4 : 2;

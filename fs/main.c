@@ -23,6 +23,7 @@ struct options {
 	int noverify;
 	int keep_cas_cache;
 	char *loglevel;
+	char *kvm;
 	unsigned int max_fds;
 	unsigned int readahead_kb;
 	unsigned int max_read;
@@ -39,6 +40,7 @@ static const struct fuse_opt option_spec[] = {
 	{ "kernel=%s", offsetof(struct options, kernel), 0 },
 	{ "noverify", offsetof(struct options, noverify), 1 },
 	{ "loglevel=%s", offsetof(struct options, loglevel), 0 },
+	{ "kvm=%s", offsetof(struct options, kvm), 0 },
 	{ "max_fds=%u", offsetof(struct options, max_fds), 0 },
 	{ "readahead_kb=%u", offsetof(struct options, readahead_kb), 0 },
 	/* Seen here and kept for libfuse: the init reply must repeat it. */
@@ -100,9 +102,23 @@ static void usage(FILE *to)
 		"                           default they are dropped: cached once, in the mount)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
 		"                           the foreground, else syslog\n"
+		"    -o kvm=auto|yes|no     whether the default link counts KVM profiles: auto\n"
+		"                           (default) when /dev/kvm is a character device\n"
 		"    -h, --help             this text\n"
 		"    -V, --version          the version\n"
 		"\n");
+}
+
+/* -o kvm's value: its mode, or -1 for anything else. */
+static int parse_kvm(const char *s)
+{
+	if (!s || strcmp(s, "auto") == 0)
+		return VOLTFS_KVM_AUTO;
+	if (strcmp(s, "yes") == 0)
+		return VOLTFS_KVM_YES;
+	if (strcmp(s, "no") == 0)
+		return VOLTFS_KVM_NO;
+	return -1;
 }
 
 /* A newline in a path would forge lines in args, env and unit. */
@@ -213,7 +229,7 @@ int main(int argc, char *argv[])
 	struct options o = { .max_fds = 1024, .readahead_kb = 1024 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
-	int ret, level, status = 1;
+	int ret, level, kvm, status = 1;
 	bool mounted = false, objects = false;
 
 	if (fuse_opt_parse(&args, &o, option_spec, option_proc) < 0)
@@ -245,6 +261,12 @@ int main(int argc, char *argv[])
 			strerror(errno));
 		goto out_args;
 	}
+	kvm = parse_kvm(o.kvm);
+	if (kvm < 0) {
+		fprintf(stderr, "voltfs: kvm must be auto, yes or no, not '%s'\n", o.kvm);
+		status = 2;
+		goto out_args;
+	}
 	if (check_render_input("mount point", mnt) || check_render_input("rootfs", o.rootfs) ||
 	    check_render_input("kernel", o.kernel))
 		goto out_args;
@@ -261,6 +283,7 @@ int main(int argc, char *argv[])
 	fs.readahead_kb = o.readahead_kb;
 	fs.ra_pending = o.readahead_kb != 0;
 	fs.max_read = o.max_read;
+	fs.kvm = (enum voltfs_kvm)kvm;
 	level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
 	if (level < 0) {
 		fprintf(stderr, "voltfs: loglevel must be error, warning, info or debug\n");
@@ -326,6 +349,7 @@ out_args:
 	free(o.rootfs);
 	free(o.kernel);
 	free(o.loglevel);
+	free(o.kvm);
 	fuse_opt_free_args(&args);
 	return status;
 }

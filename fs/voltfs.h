@@ -88,6 +88,13 @@ struct voltfs_watch {
 	bool running;
 };
 
+/* -o kvm: auto asks /dev/kvm each time the default link is resolved. */
+enum voltfs_kvm {
+	VOLTFS_KVM_AUTO,
+	VOLTFS_KVM_YES,
+	VOLTFS_KVM_NO,
+};
+
 struct voltfs {
 	struct volt_cas cas;
 	struct volt_catalog *catalog;
@@ -99,6 +106,7 @@ struct voltfs {
 	unsigned int readahead_kb; /* the mount's read-ahead, set after INIT */
 	int ra_pending;		   /* not set yet */
 	unsigned int max_read;	   /* -o max_read, 0 if not given */
+	enum voltfs_kvm kvm;	   /* may the default link pick a KVM profile */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;

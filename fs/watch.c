@@ -2,8 +2,8 @@
 /*
  * Live updates: a thread watches refs/ with inotify. When a ref of a profile
  * appears, is replaced (atomic rename) or goes away, the catalog is told to
- * choose again and the kernel to forget the profile's folder entry, so the
- * next path walk looks it up afresh. Nothing is loaded here: loading stays
+ * choose again and the kernel to forget the profile's folder entry and the
+ * default link's, so the next path walk looks them up afresh. Nothing is loaded here: loading stays
  * lazy, in the lookup that follows. Open files keep their build and objects.
  */
 #include <errno.h>
@@ -60,6 +60,8 @@ static void handle(struct voltfs *fs, const char *buf, ssize_t len)
 	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
 		if (changed[i])
 			forget_profile(fs, (enum volt_profile)i);
+	/* Any profile may move the default link, and its cached size with it. */
+	fuse_lowlevel_notify_inval_entry(fs->se, FUSE_ROOT_ID, "default", strlen("default"));
 	/* The root's mtime is refs/'s. */
 	fuse_lowlevel_notify_inval_inode(fs->se, FUSE_ROOT_ID, 0, 0);
 }
