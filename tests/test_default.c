@@ -296,7 +296,7 @@ Test(default_link, bad_kvm_values_refused)
 		int status;
 
 		/* Bounded: a daemon that took the value would serve until timeout stops it. */
-		cr_assert(asprintf(&cmd, "timeout 10 '%s' -f -o '%s' '%s' '%s' 2>&1", VOLTFS_BIN,
+		cr_assert(asprintf(&cmd, "timeout 5 '%s' -f -o '%s' '%s' '%s' 2>&1", VOLTFS_BIN,
 				   bad[i], cas, mnt) > 0);
 		status = vt_run(cmd, &out);
 		cr_expect_eq(status, 2, "-o '%s': exit %d, want 2; it printed: %s", bad[i], status,
