@@ -2,16 +2,23 @@
 /*
  * The real thing: the host's QEMU, ingested by scripts/ingest-qemu, runs
  * straight from the mount; the emulate-x86 profile boots with its own args
- * under TCG until SeaBIOS (from the mounted firmware/) prints; and
- * systemd-analyze accepts the rendered unit.
+ * under TCG until SeaBIOS prints; and systemd-analyze accepts the rendered
+ * unit. The host has the same QEMU installed, so the boot alone proves
+ * nothing about where files came from: the booting QEMU's maps and what
+ * strace saw it open show that its binary, libraries, modules and firmware
+ * all came from the mount (only ld.so, PT_INTERP, is the host's).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,8 +54,14 @@ static void setup(void)
 	vt_mount(&m, cas, mnt, NULL);
 }
 
+/* The traced QEMU and its strace, while they run: a failed assertion must not leave them. */
+static pid_t running[2] = { -1, -1 };
+
 static void teardown(void)
 {
+	for (int i = 0; i < 2; i++)
+		if (running[i] > 0)
+			kill(running[i], SIGKILL);
 	vt_mount_cleanup(&m);
 	vt_rmtree(dir);
 }
@@ -94,26 +107,234 @@ static char **read_args(const char *path, const char *binary)
 	return argv;
 }
 
+/* The program interpreter the ELF file at path names (malloc'ed). */
+static char *elf_interp(const char *path)
+{
+	size_t len;
+	char *bin = vt_read_file(path, &len), *interp = NULL;
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)bin;
+
+	cr_assert_not_null(bin, "%s", path);
+	cr_assert(len > sizeof(*eh) && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+			  eh->e_ident[EI_CLASS] == ELFCLASS64,
+		  "%s is not a 64-bit ELF file", path);
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph =
+			(const Elf64_Phdr *)(bin + eh->e_phoff + (size_t)i * eh->e_phentsize);
+
+		if (ph->p_type == PT_INTERP && ph->p_offset + ph->p_filesz <= len)
+			interp = strndup(bin + ph->p_offset, ph->p_filesz);
+	}
+	free(bin);
+	cr_assert_not_null(interp, "%s has no PT_INTERP", path);
+	return interp;
+}
+
+/*
+ * Every file QEMU had mapped (maps, its /proc/<pid>/maps) is on the mount's device, with the inode
+ * the mount gives its path: the binary, each library, the TCG module. The one
+ * exception is the binary's PT_INTERP, which the kernel maps from the host
+ * before LD_LIBRARY_PATH means anything; it is matched by device and inode.
+ */
+static void expect_maps_from_mount(char *maps, const char *binary, const char *profile_dir)
+{
+	char *interp = elf_interp(binary), *save, last[PATH_MAX] = "";
+	struct stat mst, ist;
+	unsigned libs = 0;
+	bool saw_binary = false, saw_libc = false, saw_tcg = false;
+
+	cr_assert_eq(stat(mnt, &mst), 0);
+	cr_assert_eq(stat(interp, &ist), 0, "%s: %s", interp, strerror(errno));
+	cr_assert_not_null(maps, "QEMU's maps could not be read: %s", strerror(errno));
+	for (char *line = strtok_r(maps, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned maj, min;
+		unsigned long ino;
+		int at = 0;
+		const char *path;
+		struct stat st;
+
+		cr_assert_eq(sscanf(line, "%*s %*s %*s %x:%x %lu %n", &maj, &min, &ino, &at), 3,
+			     "%s", line);
+		path = line + at;
+		/* Anonymous memory, the stack, vdso, and memfd-backed guest RAM name no file. */
+		if (path[0] != '/' || strncmp(path, "/memfd:", 7) == 0)
+			continue;
+		if (makedev(maj, min) == ist.st_dev && ino == ist.st_ino)
+			continue;
+		cr_assert(makedev(maj, min) == mst.st_dev,
+			  "QEMU maps %s from device %02x:%02x, not from the mount (%02x:%02x)",
+			  path, maj, min, major(mst.st_dev), minor(mst.st_dev));
+		cr_assert_eq(strncmp(path, profile_dir, strlen(profile_dir)), 0,
+			     "QEMU maps %s, outside %s", path, profile_dir);
+		cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+		cr_assert(st.st_dev == mst.st_dev && st.st_ino == ino,
+			  "%s: mapped inode %lu, the mount's is %lu", path, ino,
+			  (unsigned long)st.st_ino);
+		saw_binary |= strcmp(path, binary) == 0;
+		saw_libc |= strstr(path, "/lib/libc.so.") != NULL;
+		saw_tcg |= strstr(path, "/lib/x86_64-linux-gnu/qemu/accel-tcg-") != NULL;
+		/* A file's mappings are adjacent: count each library once. */
+		libs += strstr(path, "/lib/lib") != NULL && strcmp(path, last) != 0;
+		snprintf(last, sizeof(last), "%s", path);
+	}
+	cr_assert(saw_binary, "%s is not mapped", binary);
+	cr_assert(saw_libc, "no libc from %s/lib mapped", profile_dir);
+	cr_assert(saw_tcg, "no TCG module from %s/lib/x86_64-linux-gnu/qemu mapped", profile_dir);
+	cr_log_info("maps: the binary, the TCG module and %u libraries from the mount; "
+		    "only %s from the host",
+		    libs, interp);
+	free(interp);
+}
+
+/* Does the profile ship a regular file named base (in lib/, its module folder or firmware/)? */
+static bool profile_ships(const char *profile_dir, const char *base)
+{
+	static const char *const dirs[] = { "lib", "lib/x86_64-linux-gnu/qemu", "firmware" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		struct stat st;
+		char *p;
+		bool found;
+
+		cr_assert(asprintf(&p, "%s/%s/%s", profile_dir, dirs[i], base) > 0);
+		found = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+		free(p);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * What strace saw QEMU open: no file of a name the profile ships was opened
+ * from anywhere but the mount, and the SeaBIOS image and the TCG module were
+ * opened from it. A path is the one QEMU gave, after "<unfinished ...>" too.
+ */
+static void expect_opens_from_mount(const char *trace_path, const char *profile_dir)
+{
+	char *trace = vt_read_file(trace_path, NULL), *save, pending[64][PATH_MAX];
+	int pending_pid[64] = { 0 };
+	unsigned from_mount = 0;
+	bool bios = false, tcg = false;
+
+	cr_assert_not_null(trace, "%s: %s", trace_path, strerror(errno));
+	for (char *line = strtok_r(trace, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char path[PATH_MAX], *q, *eq;
+		const char *base;
+		int pid, at = 0, slot = -1;
+		long fd;
+
+		if (sscanf(line, "%d %n", &pid, &at) != 1)
+			continue;
+		q = line + at;
+		if (strncmp(q, "<... open", 9) == 0) {
+			/* The end of an open this pid began on an earlier line. */
+			for (int i = 0; i < 64; i++)
+				if (pending_pid[i] == pid)
+					slot = i;
+			if (slot < 0)
+				continue;
+			strcpy(path, pending[slot]);
+			pending_pid[slot] = 0;
+		} else {
+			char *start = strchr(q, '"'), *end = start ? strchr(start + 1, '"') : NULL;
+
+			if (strncmp(q, "open", 4) != 0 || !end)
+				continue;
+			snprintf(path, sizeof(path), "%.*s", (int)(end - start - 1), start + 1);
+			if (strstr(q, "<unfinished ...>")) {
+				for (int i = 0; i < 64 && slot < 0; i++)
+					if (pending_pid[i] == 0)
+						slot = i;
+				cr_assert(slot >= 0, "too many unfinished opens in %s", trace_path);
+				pending_pid[slot] = pid;
+				strcpy(pending[slot], path);
+				continue;
+			}
+		}
+		eq = strrchr(q, '=');
+		if (!eq || sscanf(eq, "= %ld", &fd) != 1 || fd < 0)
+			continue; /* a failed open brought nothing in */
+		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		if (strncmp(path, profile_dir, strlen(profile_dir)) == 0 &&
+		    path[strlen(profile_dir)] == '/') {
+			from_mount++;
+			bios |= strcmp(base, "bios-256k.bin") == 0 && strstr(path, "/firmware/");
+			tcg |= strncmp(base, "accel-tcg-", 10) == 0;
+			continue;
+		}
+		cr_assert(!profile_ships(profile_dir, base),
+			  "QEMU opened %s (fd %ld): the profile has its own %s, in the mount", path,
+			  fd, base);
+	}
+	cr_assert(bios, "QEMU did not open bios-256k.bin from %s/firmware", profile_dir);
+	cr_assert(tcg, "QEMU did not open its TCG module from %s", profile_dir);
+	cr_log_info("strace: %u files opened from the mount, none of the profile's elsewhere",
+		    from_mount);
+	free(trace);
+}
+
+/* The one child of pid (strace's tracee), or -1; asserts nothing (QEMU may be running). */
+static pid_t only_child(pid_t pid)
+{
+	char *path, *text;
+	int child = -1;
+
+	if (asprintf(&path, "/proc/%d/task/%d/children", (int)pid, (int)pid) < 0)
+		return -1;
+	text = vt_read_file(path, NULL);
+	if (!text || sscanf(text, "%d", &child) != 1)
+		child = -1;
+	free(text);
+	free(path);
+	return child;
+}
+
+/*
+ * The emulate-x86 profile's own args and env, under strace, until SeaBIOS
+ * prints; then, while QEMU still runs, where its mapped files and everything
+ * it opened came from.
+ */
 Test(qemu, boots_to_seabios_under_tcg)
 {
-	char *binary, *args, *env, *lib, *text, buf[65536];
-	char **argv;
-	size_t len = 0;
+	char *binary, *args, *env, *lib, *text, *profile_dir, *trace, *maps = NULL, *maps_path;
+	char buf[65536];
+	static char a_strace[] = "strace", a_f[] = "-f", a_o[] = "-o", a_e[] = "-e",
+		    a_trace[] = "trace=open,openat,openat2", a_end[] = "--";
+	char **argv, **sargv;
+	size_t len = 0, n_args = 0;
 	struct timespec start, now;
 	bool seen = false;
 	int pipefd[2], status;
-	pid_t pid;
+	pid_t pid, qemu = -1;
 
-	cr_assert(asprintf(&binary, "%s/emulate-x86/bin/qemu-system-x86_64", mnt) > 0);
-	cr_assert(asprintf(&args, "%s/emulate-x86/args", mnt) > 0);
-	cr_assert(asprintf(&env, "%s/emulate-x86/env", mnt) > 0);
+	cr_assert_eq(access("/usr/bin/strace", X_OK), 0,
+		     "/usr/bin/strace: %s (scripts/setup installs it)", strerror(errno));
+	cr_assert(asprintf(&profile_dir, "%s/emulate-x86", mnt) > 0);
+	cr_assert(asprintf(&binary, "%s/bin/qemu-system-x86_64", profile_dir) > 0);
+	cr_assert(asprintf(&args, "%s/args", profile_dir) > 0);
+	cr_assert(asprintf(&env, "%s/env", profile_dir) > 0);
+	cr_assert(asprintf(&trace, "%s/qemu.strace", dir) > 0);
 	lib = vt_read_file(env, NULL);
 	cr_assert_not_null(lib);
 	lib[strcspn(lib, "\n")] = '\0';
 	argv = read_args(args, binary);
 	text = vt_read_file(args, NULL);
+	cr_assert_not_null(text, "%s", args);
 	cr_assert_not_null(strstr(text, "accel=tcg"), "%s", text);
 	free(text);
+	while (argv[n_args])
+		n_args++;
+	/* strace -f -o TRACE -e trace=open,openat,openat2 -- BINARY ARGS... */
+	sargv = calloc(n_args + 9, sizeof(*sargv));
+	sargv[0] = a_strace;
+	sargv[1] = a_f;
+	sargv[2] = a_o;
+	sargv[3] = trace;
+	sargv[4] = a_e;
+	sargv[5] = a_trace;
+	sargv[6] = a_end;
+	memcpy(sargv + 7, argv, n_args * sizeof(*argv));
 	cr_assert_eq(pipe(pipefd), 0);
 	pid = fork();
 	cr_assert(pid >= 0);
@@ -128,9 +349,10 @@ Test(qemu, boots_to_seabios_under_tcg)
 		/* Not the host's firmware: QEMU looks in its cwd first, so make that empty. */
 		if (chdir(dir) != 0)
 			_exit(126);
-		execve(binary, argv, envp);
+		execve("/usr/bin/strace", sargv, envp);
 		_exit(127);
 	}
+	running[0] = pid;
 	close(pipefd[1]);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!seen && len < sizeof(buf) - 1) {
@@ -138,7 +360,7 @@ Test(qemu, boots_to_seabios_under_tcg)
 		ssize_t n;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec > 60)
+		if (now.tv_sec - start.tv_sec > 90)
 			break;
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
@@ -149,20 +371,40 @@ Test(qemu, boots_to_seabios_under_tcg)
 		buf[len] = '\0';
 		seen = strstr(buf, "SeaBIOS (version") != NULL;
 	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	close(pipefd[0]);
 	buf[len] = '\0';
+	/* QEMU still runs, with all it needed to reach the banner mapped: read its maps now. */
+	if (seen)
+		qemu = only_child(pid);
+	running[1] = qemu;
+	if (qemu > 0 && asprintf(&maps_path, "/proc/%d/maps", (int)qemu) > 0) {
+		maps = vt_read_file(maps_path, NULL);
+		free(maps_path);
+	}
+	/* strace ends once its tracee has: after waitpid, QEMU holds nothing in the mount. */
+	kill(qemu > 0 ? qemu : pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	running[0] = running[1] = -1;
+	close(pipefd[0]);
+	cr_assert(seen, "no SeaBIOS banner from QEMU run from the mount; it printed:\n%s", buf);
+	cr_assert(qemu > 0,
+		  "no QEMU process under strace (pid %d): no /proc/<pid>/task/<tid>/children?",
+		  (int)pid);
+	expect_maps_from_mount(maps, binary, profile_dir);
+	cr_log_info("SeaBIOS after %.2f s (under strace)",
+		    (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9);
+	/* A tracee SIGKILLed mid-call leaves the trace ending mid-line: nothing lost before. */
+	expect_opens_from_mount(trace, profile_dir);
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);
+	free(sargv);
 	free(binary);
 	free(args);
 	free(env);
 	free(lib);
-	cr_assert(seen, "no SeaBIOS banner from QEMU run from the mount; it printed:\n%s", buf);
-	cr_log_info("SeaBIOS after %.2f s",
-		    (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9);
+	free(trace);
+	free(maps);
+	free(profile_dir);
 	cr_assert_eq(vt_unmount(&m), 0);
 }
 
