@@ -163,6 +163,15 @@ void vt_put_ref(const char *cas, const char *profile, const char *json, char nam
 	free(path);
 }
 
+void vt_drop_ref(const char *cas, const char *name)
+{
+	char *path;
+
+	cr_assert(asprintf(&path, "%s/refs/%s", cas, name) > 0);
+	cr_assert_eq(unlink(path), 0, "%s: %s", path, strerror(errno));
+	free(path);
+}
+
 bool vt_have_fuse(void)
 {
 	int fd = open("/dev/fuse", O_RDWR);

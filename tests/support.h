@@ -32,6 +32,8 @@ void vt_put_object(const char *cas, const void *buf, size_t len, mode_t mode,
 		   char hex[VOLT_HASH_HEX_MAX + 1]);
 /* Write json as refs/<profile>-<id>.json with the right id; the file name goes to name. */
 void vt_put_ref(const char *cas, const char *profile, const char *json, char name[64]);
+/* Unlink refs/<name>: the ref is gone, as a writer removes it. */
+void vt_drop_ref(const char *cas, const char *name);
 
 struct vt_mount {
 	pid_t pid;

@@ -70,12 +70,8 @@ static void build(struct world *w, int i)
 
 static void unpublish(struct world *w, int i)
 {
-	char *p;
-
-	cr_assert(asprintf(&p, "%s/refs/%s", w->cas, w->ref[i]) > 0);
-	cr_assert_eq(unlink(p), 0, "%s: %s", p, strerror(errno));
+	vt_drop_ref(w->cas, w->ref[i]);
 	w->ref[i][0] = '\0';
-	free(p);
 }
 
 static void world_make(struct world *w, unsigned mask, const char *opts)

@@ -182,17 +182,6 @@ static void publish(const char *profile, const char *json, char name[VOLT_REF_NA
 	free(tmp);
 }
 
-static void unpublish(const char *name)
-{
-	char *rel, *p;
-
-	cr_assert(asprintf(&rel, "refs/%s", name) > 0);
-	p = vt_join(cas, rel);
-	cr_assert_eq(unlink(p), 0);
-	free(p);
-	free(rel);
-}
-
 static void publish_build(const char *profile, const char *created, where_fn where, int arg,
 			  char name[VOLT_REF_NAME_MAX])
 {
@@ -385,7 +374,7 @@ Test(identity, one_inode_per_object_past_every_growth)
 		for (int j = 0; j < CHURN_FILES; j++)
 			expect_same("emulate-foreign", churn_path, k, churn_object(k, j));
 		if (*prev)
-			unpublish(prev);
+			vt_drop_ref(cas, prev);
 		strcpy(prev, name);
 	}
 	/* 5 builds and CHURN more: the catalog's second chunk of serials is in use. */

@@ -46,12 +46,9 @@ static void teardown(void)
 
 TestSuite(limits, .fini = teardown, .timeout = 120);
 
-/* kvm-linux with bin/qemu-system-x86_64 (a copy of /bin/echo) and lib/N (N_HELD objects). */
-static char *world_make(const char *opts, char **qemu_bytes, size_t *qemu_len)
+/* An empty store in a folder nobody can enter, or the test is skipped. */
+static void store_make(void)
 {
-	char hex[VOLT_HASH_HEX_MAX + 1], ref[64], *json, *p;
-	size_t len, n = 0;
-
 	if (geteuid() != 0)
 		cr_skip_test("needs root to switch to nobody and to mount for other users");
 	if (!getpwnam("nobody"))
@@ -63,6 +60,15 @@ static char *world_make(const char *opts, char **qemu_bytes, size_t *qemu_len)
 	cas = vt_join(dir, "cas");
 	mnt = vt_join(dir, "mnt");
 	vt_cas_init(cas);
+}
+
+/* kvm-linux with bin/qemu-system-x86_64 (a copy of /bin/echo) and lib/N (N_HELD objects). */
+static char *world_make(const char *opts, char **qemu_bytes, size_t *qemu_len)
+{
+	char hex[VOLT_HASH_HEX_MAX + 1], ref[64], *json, *p;
+	size_t len, n = 0;
+
+	store_make();
 	*qemu_bytes = vt_read_file("/bin/echo", qemu_len);
 	cr_assert_not_null(*qemu_bytes);
 	vt_put_object(cas, *qemu_bytes, *qemu_len, 0555, hex);
@@ -217,17 +223,7 @@ Test(limits, missing_objects_do_not_flood_the_log, .timeout = 240)
 	size_t cap = 64 + (size_t)N_MISSING * 64, n;
 	long lines, said;
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to nobody and to mount for other users");
-	if (!getpwnam("nobody"))
-		cr_skip_test("no user nobody here");
-	if (!vt_have_fuse())
-		cr_skip_test("no /dev/fuse");
-	dir = vt_tmpdir();
-	cr_assert_eq(chmod(dir, 0755), 0);
-	cas = vt_join(dir, "cas");
-	mnt = vt_join(dir, "mnt");
-	vt_cas_init(cas);
+	store_make();
 	json = malloc(cap);
 	n = (size_t)snprintf(json, cap,
 			     "{\"name\":\"kvm-linux\",\"created_at\":\"2026-01-02T03:04:05Z\","

@@ -62,17 +62,6 @@ static void put_build(const char *created, const char *body, char name[64])
 	free(tmp);
 }
 
-static void drop_ref(const char *name)
-{
-	char *rel, *p;
-
-	cr_assert(asprintf(&rel, "refs/%s", name) > 0);
-	p = vt_join(cas, rel);
-	cr_assert_eq(unlink(p), 0);
-	free(p);
-	free(rel);
-}
-
 static char *read_at(const char *rel)
 {
 	char *p = vt_join(mnt, rel), *body = vt_read_file(p, NULL);
@@ -132,9 +121,9 @@ Test(live, added_replaced_removed)
 		   bad);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", "B\n");
 
-	drop_ref(b);
+	vt_drop_ref(cas, b);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", "A\n");
-	drop_ref(a);
+	vt_drop_ref(cas, a);
 	expect_within_a_second("kvm-linux", NULL);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", NULL);
 	close(fd);
@@ -195,7 +184,7 @@ Test(live, pinned_builds)
 	free(body);
 
 	/* The profile moves on; the pin does not. */
-	drop_ref(b);
+	vt_drop_ref(cas, b);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", "A\n");
 	put_build("2026-03-01T00:00:00Z", "C\n", b);
 	expect_within_a_second("kvm-linux/bin/qemu-system-x86_64", "C\n");

@@ -95,16 +95,6 @@ static void wait_for_ref(const char *name)
 	}
 }
 
-static void drop_ref(const char *name)
-{
-	char rel[128], *p;
-
-	snprintf(rel, sizeof(rel), "refs/%s", name);
-	p = vt_join(cas, rel);
-	cr_assert_eq(unlink(p), 0, "%s: %s", p, strerror(errno));
-	free(p);
-}
-
 Test(pin, outlives_its_ref)
 {
 	char a[64], b[64], c[64], pin_a[64], pin_b[64], pin_c[64], buf[32], path[4096];
@@ -135,8 +125,8 @@ Test(pin, outlives_its_ref)
 	cr_assert(memcmp(buf, "bin C\n", 6) == 0);
 
 	/* Its ref and b's go; the live profile falls back to a once the daemon has seen it. */
-	drop_ref(c);
-	drop_ref(b);
+	vt_drop_ref(cas, c);
+	vt_drop_ref(cas, b);
 	wait_for_ref(a);
 
 	/* The open file keeps reading; a file of the pin never looked up before opens. */
