@@ -131,15 +131,16 @@ static int sha256_update(void *ctx, const void *buf, size_t n)
 	return EVP_DigestUpdate(ctx, buf, n) == 1 ? 0 : -ENOMEM;
 }
 
-static int sha256_fd(int fd, uint8_t out[VOLT_HASH_SHA256_LEN])
+int volt_hash_sha256_fd(struct volt_hash *h, int fd, uint64_t *size_out)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int ret = -ENOMEM;
 
 	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
-		ret = read_chunks(fd, sha256_update, ctx, NULL);
-	if (ret == 0 && EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		ret = read_chunks(fd, sha256_update, ctx, size_out);
+	if (ret == 0 && EVP_DigestFinal_ex(ctx, h->bytes, NULL) != 1)
 		ret = -ENOMEM;
+	h->len = ret == 0 ? VOLT_HASH_SHA256_LEN : 0;
 	EVP_MD_CTX_free(ctx);
 	return ret;
 }
@@ -152,7 +153,7 @@ int volt_cas_verify_fd(int fd, const struct volt_hash *h)
 	if (h->len == VOLT_HASH_XXH128_LEN)
 		ret = volt_hash_xxh128_fd(&got, fd, NULL);
 	else if (h->len == VOLT_HASH_SHA256_LEN)
-		ret = sha256_fd(fd, got.bytes);
+		ret = volt_hash_sha256_fd(&got, fd, NULL);
 	else
 		return -EINVAL;
 	if (ret < 0)

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -57,46 +56,6 @@ int volt_sha256_buf(struct volt_hash *out, const void *buf, size_t len)
 		return ret;
 	}
 	return volt_sha256_final(&s, out);
-}
-
-int volt_sha256_fd(struct volt_hash *out, int fd, uint64_t *size)
-{
-	enum { CHUNK = 1 << 16 };
-	struct volt_sha256 s;
-	char *buf = malloc(CHUNK);
-	off_t off = 0;
-	int ret;
-
-	if (!buf)
-		return -ENOMEM;
-	ret = volt_sha256_init(&s);
-	if (ret < 0)
-		goto out;
-	for (;;) {
-		ssize_t n = pread(fd, buf, CHUNK, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		ret = volt_sha256_update(&s, buf, (size_t)n);
-		if (ret < 0)
-			break;
-		off += n;
-	}
-	if (ret == 0)
-		ret = volt_sha256_final(&s, out);
-	else
-		volt_sha256_release(&s);
-	if (ret == 0 && size)
-		*size = (uint64_t)off;
-out:
-	free(buf);
-	return ret;
 }
 
 int volt_digest_parse(struct volt_hash *h, const char *s, size_t len)

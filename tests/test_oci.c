@@ -76,7 +76,7 @@ Test(digest, of_a_file)
 	vt_write_str(path, "abc");
 	fd = open(path, O_RDONLY);
 	cr_assert_geq(fd, 0);
-	cr_assert_eq(volt_sha256_fd(&h, fd, &size), 0);
+	cr_assert_eq(volt_hash_sha256_fd(&h, fd, &size), 0);
 	close(fd);
 	hex_of(&h, hex);
 	cr_assert_str_eq(hex, SHA_ABC);

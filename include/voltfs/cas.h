@@ -43,6 +43,8 @@ void volt_hash_xxh128(struct volt_hash *h, const void *buf, size_t len);
 
 /* XXH3-128 of a descriptor's content from offset 0. 0 or -errno. */
 int volt_hash_xxh128_fd(struct volt_hash *h, int fd, uint64_t *size_out);
+/* SHA-256 of a descriptor's content from offset 0, as a volt_hash of length 32. 0 or -errno. */
+int volt_hash_sha256_fd(struct volt_hash *h, int fd, uint64_t *size_out);
 
 /*
  * Is the content of fd (read from offset 0) the object h names? XXH3-128

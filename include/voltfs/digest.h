@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SHA-256 (libcrypto) as the OCI registries address blobs: a streaming
- * context, one-shot helpers, and the "sha256:<64 hex>" digest string. The
+ * context, a one-shot helper, and the "sha256:<64 hex>" digest string (a
+ * descriptor's SHA-256 is volt_hash_sha256_fd, with the store's hashes). The
  * result is a struct volt_hash of length 32, the same value a 64-character
  * object name holds.
  */
@@ -31,8 +32,6 @@ void volt_sha256_release(struct volt_sha256 *s);
 
 /* SHA-256 of a buffer. 0 or -ENOMEM. */
 int volt_sha256_buf(struct volt_hash *out, const void *buf, size_t len);
-/* SHA-256 of fd's content from offset 0 (pread), its size to *size if not NULL. 0 or -errno. */
-int volt_sha256_fd(struct volt_hash *out, int fd, uint64_t *size);
 
 /* Parse exactly "sha256:" and 64 lowercase hex characters of s[0..len). 0 or -EINVAL. */
 int volt_digest_parse(struct volt_hash *h, const char *s, size_t len);
