@@ -163,6 +163,12 @@ static void voltfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 		fuse_reply_attr(req, &st, timeout);
 }
 
+/* The descriptor an object's fi->fh holds, without its VOLTFS_FH_OWN flag. */
+static int fh_fd(const struct fuse_file_info *fi)
+{
+	return (int)(uint32_t)fi->fh;
+}
+
 static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct voltfs_ino in;
@@ -238,7 +244,7 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 					     : size);
 		/* Served from the object's own descriptor: spliced where the kernel can. */
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		buf.buf[0].fd = (int)(uint32_t)fi->fh;
+		buf.buf[0].fd = fh_fd(fi);
 		buf.buf[0].pos = off;
 		/*
 		 * What earlier reads served sits in the mount's page cache
@@ -272,7 +278,7 @@ static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 
 	/* A shared, cached descriptor is given back, not closed; an own one is closed. */
 	if (fi->fh != (uint64_t)-1 && (fi->fh & VOLTFS_FH_OWN))
-		voltfs_object_close_own(fs_of(req), (int)(uint32_t)fi->fh);
+		voltfs_object_close_own(fs_of(req), fh_fd(fi));
 	else if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
 		 in.kind == VOLTFS_INO_OBJECT)
 		voltfs_object_close(fs_of(req), in.rec);

@@ -3,8 +3,8 @@
  * Live updates: a thread watches refs/ with inotify. When a ref of a profile
  * appears, is replaced (atomic rename) or goes away, the catalog is told to
  * choose again and the kernel to forget the profile's folder entry and the
- * default link's, so the next path walk looks them up afresh. Nothing is loaded here: loading stays
- * lazy, in the lookup that follows. Open files keep their build and objects.
+ * default link's, so the next path walk looks them up afresh. Nothing is
+ * loaded here: loading stays lazy, in the lookup that follows. Open files keep their build and objects.
  */
 #include <errno.h>
 #include <limits.h>
