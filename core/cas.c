@@ -220,25 +220,57 @@ int volt_cas_stat_object(const struct volt_cas *cas, const struct volt_hash *h, 
 	return S_ISREG(st->st_mode) ? 0 : -EIO;
 }
 
+/*
+ * Open for reading the very inode that fd_path (O_PATH) refers to: through
+ * /proc, so that nothing put in its name meanwhile is opened instead. Where
+ * /proc is not mounted, by name again, refused if the name now holds another
+ * inode (-ESTALE; what was opened is closed unread).
+ */
+static int reopen_checked(int dirfd, const char *name, int fd_path, const struct stat *st)
+{
+	char proc[64];
+	struct stat now;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd_path);
+	fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
+		return fd < 0 ? -errno : fd;
+	/* O_NONBLOCK: should a FIFO have been put in place meanwhile, do not hang on it. */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -ESTALE : -errno;
+	if (fstat(fd, &now) < 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
 int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st)
 {
 	char name[VOLT_HASH_HEX_MAX + 1];
-	int fd, err;
+	int fd_path, fd;
 
 	volt_hash_format(h, name);
-	/* O_NONBLOCK: a FIFO planted in objects/ must not hang the opener. */
-	fd = openat(cas->objects_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ELOOP ? -EIO : -errno;
-	if (fstat(fd, st) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
+	st->st_mode = 0;
+	/*
+	 * Its type is checked before anything opens it for reading: opening a
+	 * device node or a FIFO can have effects of its own. O_PATH opens
+	 * nothing (a symbolic link itself, with O_NOFOLLOW).
+	 */
+	fd_path = openat(cas->objects_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd_path < 0)
+		return -errno;
+	if (fstat(fd_path, st) < 0) {
+		fd = -errno;
+		st->st_mode = 0;
+	} else if (!S_ISREG(st->st_mode)) {
+		fd = -EIO;
+	} else {
+		fd = reopen_checked(cas->objects_fd, name, fd_path, st);
 	}
-	if (!S_ISREG(st->st_mode)) {
-		close(fd);
-		return -EIO;
-	}
+	close(fd_path);
 	return fd;
 }
 

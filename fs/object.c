@@ -70,18 +70,36 @@ static void free_slot(struct voltfs_objects *t, int32_t i)
 	t->free_head = i;
 }
 
+/* What is in place of an object that is not a regular file, for the log. */
+static const char *type_name(mode_t mode)
+{
+	return S_ISLNK(mode)	? "a symbolic link"
+	       : S_ISDIR(mode)	? "a folder"
+	       : S_ISFIFO(mode) ? "a FIFO"
+	       : S_ISCHR(mode)	? "a character device"
+	       : S_ISBLK(mode)	? "a block device"
+	       : S_ISSOCK(mode) ? "a socket"
+				: "of an unknown type";
+}
+
+/* st: what the store holds under the name (st_mode 0 if it was not seen). */
 static int log_bad(struct voltfs *fs, const struct voltfs_object *obj, const struct volt_hash *h,
-		   int err)
+		   int err, const struct stat *st)
 {
 	char where[512], hex[VOLT_HASH_HEX_MAX + 1];
 
 	voltfs_object_where(fs, obj, where, sizeof(where));
 	volt_hash_format(h, hex);
-	voltfs_log_limited(VOLTFS_LOG_OPEN, LOG_ERR, "%s: object %s %s", where, hex,
-			   err == -ENOENT   ? "is missing"
-			   : err == -EIO    ? "is corrupt: its content does not match its name"
-			   : err == -ESTALE ? "changed size in the store"
-					    : strerror(-err));
+	if (err == -EIO && st->st_mode && !S_ISREG(st->st_mode))
+		voltfs_log_limited(VOLTFS_LOG_OPEN, LOG_ERR,
+				   "%s: object %s is %s, not a regular file: not opened", where,
+				   hex, type_name(st->st_mode));
+	else
+		voltfs_log_limited(VOLTFS_LOG_OPEN, LOG_ERR, "%s: object %s %s", where, hex,
+				   err == -ENOENT ? "is missing"
+				   : err == -EIO ? "is corrupt: its content does not match its name"
+				   : err == -ESTALE ? "changed in the store since it was looked up"
+						    : strerror(-err));
 	return -EIO;
 }
 
@@ -171,7 +189,7 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own)
 		if (slot >= 0)
 			free_slot(t, slot);
 		pthread_mutex_unlock(&t->lock);
-		return log_bad(fs, obj, &h, fd);
+		return log_bad(fs, obj, &h, fd, &st);
 	}
 	mark_verified(fs, obj, &st);
 	if (slot < 0) {

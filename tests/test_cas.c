@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -547,6 +549,90 @@ Test(cas_object, fifo_is_eio_without_hanging, .init = setup, .fini = teardown, .
 	cr_expect_eq(volt_cas_open_object(&s.cas, &h, &st), -EIO);
 	cr_expect_eq(count_fds(), before, "a descriptor was left open");
 	free(p);
+	store_close(&s);
+}
+
+/*
+ * Is name in dir opened (for reading or writing) by fn? inotify's IN_OPEN says,
+ * and an O_PATH descriptor, which opens nothing, raises none (Linux >= 6.5).
+ */
+static bool opened_by(const char *dir, const char *name, void (*fn)(void *), void *arg)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	bool opened = false;
+	ssize_t n;
+
+	cr_assert(ifd >= 0);
+	cr_assert(inotify_add_watch(ifd, dir, IN_OPEN) >= 0);
+	fn(arg);
+	while ((n = read(ifd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			opened |= ev->len && strcmp(ev->name, name) == 0;
+			p += sizeof(*ev) + ev->len;
+		}
+	close(ifd);
+	return opened;
+}
+
+struct open_call {
+	struct store *s;
+	struct volt_hash h;
+	int ret;
+	struct stat st;
+};
+
+static void call_open_object(void *arg)
+{
+	struct open_call *c = arg;
+
+	c->ret = volt_cas_open_object(&c->s->cas, &c->h, &c->st);
+	if (c->ret >= 0)
+		close(c->ret);
+}
+
+/*
+ * A FIFO or a device node in place of an object is refused without being
+ * opened (opening either can have effects of its own), and says what it is;
+ * a regular object is opened, and the check sees it.
+ */
+Test(cas_object, special_files_refused_unopened, .init = setup, .fini = teardown, .timeout = 10)
+{
+	char hex[VOLT_HASH_HEX_MAX + 1], *objects, *p;
+	struct store s;
+	struct open_call c = { .s = &s };
+
+	store_open(&s);
+	objects = vt_join(s.path, "objects");
+	vt_put_object(s.path, "hello\n", 6, 0444, hex);
+	hash_of(hex, &c.h);
+	cr_assert(opened_by(objects, hex, call_open_object, &c), "the watch sees no open");
+	cr_assert(c.ret >= 0);
+
+	p = object_path(&s, XXH128_EMPTY);
+	cr_assert_eq(mkfifo(p, 0644), 0);
+	hash_of(XXH128_EMPTY, &c.h);
+	cr_expect_not(opened_by(objects, XXH128_EMPTY, call_open_object, &c), "a FIFO was opened "
+									      "before its type was "
+									      "checked");
+	cr_expect_eq(c.ret, -EIO);
+	cr_expect(S_ISFIFO(c.st.st_mode), "st says what it is: mode %o", c.st.st_mode);
+	free(p);
+
+	if (geteuid() == 0) {
+		p = object_path(&s, "0123456789abcdef0123456789abcdef");
+		cr_assert_eq(mknod(p, S_IFCHR | 0644, makedev(1, 3)), 0, "%s", strerror(errno));
+		hash_of("0123456789abcdef0123456789abcdef", &c.h);
+		cr_expect_not(opened_by(objects, "0123456789abcdef0123456789abcdef",
+					call_open_object, &c),
+			      "a device node was opened before its type was checked");
+		cr_expect_eq(c.ret, -EIO);
+		cr_expect(S_ISCHR(c.st.st_mode));
+		free(p);
+	}
+	free(objects);
 	store_close(&s);
 }
 

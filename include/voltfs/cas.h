@@ -74,9 +74,11 @@ void volt_cas_release(struct volt_cas *cas);
 int volt_cas_stat_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st);
 
 /*
- * Open an object read-only (O_NOFOLLOW, O_CLOEXEC) and fstat it. Returns the
- * descriptor (>= 0, owned by the caller), -ENOENT if absent, -EIO if it is
- * not a regular file, or another -errno.
+ * Open an object read-only (O_NOFOLLOW, O_CLOEXEC) and fstat it; its type is
+ * checked first (O_PATH), so what is not a regular file is never opened for
+ * reading. Returns the descriptor (>= 0, owned by the caller), -ENOENT if
+ * absent, -EIO if it is not a regular file (st then says what it is), or
+ * another -errno.
  */
 int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st);
 
