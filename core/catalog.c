@@ -24,6 +24,7 @@ struct slot {
 	bool evaluated;			   /* current was chosen at gen and mtime: */
 	uint64_t gen;
 	struct timespec mtime;
+	struct volt_refs_memo *memo; /* what is known of the profile's refs (under lock) */
 };
 
 struct pin {
@@ -39,6 +40,7 @@ struct volt_catalog {
 	pthread_mutex_t lock; /* serials, pins and the unknown-name scan */
 	uint64_t gen;	      /* bumped by volt_catalog_invalidate */
 	uint32_t next_serial;
+	uint64_t pin_loads; /* refs read in full for pins */
 	struct pin *pins;
 	size_t n_pins;
 	struct timespec scanned_mtime;
@@ -66,8 +68,13 @@ int volt_catalog_new(struct volt_catalog **out, const struct volt_cas *cas,
 	}
 	c->o.mountpoint = c->mountpoint;
 	pthread_mutex_init(&c->lock, NULL);
-	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
+	for (int i = 0; i < VOLT_PROFILE_COUNT; i++) {
 		pthread_mutex_init(&c->slots[i].lock, NULL);
+		if (volt_refs_memo_new(&c->slots[i].memo, (enum volt_profile)i) < 0) {
+			volt_catalog_free(c);
+			return -ENOMEM;
+		}
+	}
 	c->next_serial = 1;
 	*out = c;
 	return 0;
@@ -95,8 +102,10 @@ void volt_catalog_free(struct volt_catalog *c)
 			loaded_free(c->chunks[i][j]);
 		free(c->chunks[i]);
 	}
-	for (int i = 0; i < VOLT_PROFILE_COUNT; i++)
+	for (int i = 0; i < VOLT_PROFILE_COUNT; i++) {
 		pthread_mutex_destroy(&c->slots[i].lock);
+		volt_refs_memo_free(c->slots[i].memo);
+	}
 	pthread_mutex_destroy(&c->lock);
 	for (size_t i = 0; i < c->n_junk; i++)
 		free(c->junk[i]);
@@ -316,28 +325,35 @@ fail:
 /* Choose the ref that serves s's profile now (under s->lock). */
 static int choose(struct volt_catalog *c, enum volt_profile p, struct slot *s)
 {
+	const char *keep = s->current ? s->current->ref.name : NULL;
 	struct volt_loaded *l = NULL;
 	struct volt_manifest m;
 	struct volt_ref ref;
 	int ret;
 
-	ret = volt_refs_load_best(c->cas, p, &m, &ref, c->o.report, c->o.report_ctx);
-	if (ret < 0) {
-		__atomic_store_n(&s->current, NULL, __ATOMIC_RELEASE);
-		return ret;
-	}
-	/* A ref's name holds the hash of its bytes: same name, same build. */
-	if (s->current && strcmp(s->current->ref.name, ref.name) == 0) {
+	for (;;) {
+		ret = volt_refs_choose(s->memo, c->cas, keep, &m, &ref, c->o.report,
+				       c->o.report_ctx);
+		if (ret == 1)
+			return 0; /* the build loaded already still wins */
+		if (ret < 0) {
+			if (ret != -ENOMEM)
+				__atomic_store_n(&s->current, NULL, __ATOMIC_RELEASE);
+			return ret;
+		}
+		ret = build_loaded(c, p, &m, &ref, volt_profile_name(p), &l);
 		volt_manifest_release(&m);
-		return 0;
+		/* Parsing leaves megabytes of freed JSON nodes: give them back to the system. */
+		malloc_trim(0);
+		if (ret == 0) {
+			__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
+			return 0;
+		}
+		if (ret == -ENOMEM || ret == -ENOSPC)
+			return ret;
+		/* Its tree was refused (reported): the next ref in order serves. */
+		volt_refs_memo_refuse(s->memo, ref.name);
 	}
-	ret = build_loaded(c, p, &m, &ref, volt_profile_name(p), &l);
-	volt_manifest_release(&m);
-	/* Parsing leaves megabytes of freed JSON nodes: give them back to the system. */
-	malloc_trim(0);
-	if (ret == 0)
-		__atomic_store_n(&s->current, l, __ATOMIC_RELEASE);
-	return ret;
 }
 
 int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct volt_loaded **out)
@@ -394,6 +410,7 @@ int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const c
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
+	__atomic_fetch_add(&c->pin_loads, 1, __ATOMIC_RELAXED);
 	ret = volt_manifest_load(&m, c->cas->refs_fd, ref.name, id, &d);
 	if (ret < 0) {
 		if (ret != -ENOENT)
@@ -458,4 +475,19 @@ const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_
 		return NULL;
 	p = __atomic_load_n(&c->chunks[chunk], __ATOMIC_ACQUIRE);
 	return p ? __atomic_load_n(&p[serial & (CHUNK_SIZE - 1)], __ATOMIC_ACQUIRE) : NULL;
+}
+
+void volt_catalog_ref_stats(struct volt_catalog *c, struct volt_refs_stats *st)
+{
+	st->heads = 0;
+	st->loads = __atomic_load_n(&c->pin_loads, __ATOMIC_RELAXED);
+	for (int i = 0; i < VOLT_PROFILE_COUNT; i++) {
+		struct volt_refs_stats one;
+
+		pthread_mutex_lock(&c->slots[i].lock);
+		volt_refs_memo_stats(c->slots[i].memo, &one);
+		pthread_mutex_unlock(&c->slots[i].lock);
+		st->heads += one.heads;
+		st->loads += one.loads;
+	}
 }

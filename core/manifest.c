@@ -556,6 +556,205 @@ out:
 	return ret;
 }
 
+/*
+ * The head read: a walk over the top-level object only, skipping every
+ * value but created_at without building it. Each function returns 0, 1 when
+ * the bytes end first (read more), or -EAGAIN when only cJSON can judge.
+ */
+#define HEAD_BYTES 16384
+
+struct scan {
+	const char *p, *end;
+};
+
+static void scan_ws(struct scan *s)
+{
+	/* cJSON takes every byte up to ' ' for white space. */
+	while (s->p < s->end && (unsigned char)*s->p <= ' ')
+		s->p++;
+}
+
+/* At an opening quote: past the closing one, with its text and whether it escapes. */
+static int scan_string(struct scan *s, const char **text, size_t *len, bool *escaped)
+{
+	*text = ++s->p;
+	*escaped = false;
+	while (s->p < s->end) {
+		if (*s->p == '"') {
+			*len = (size_t)(s->p++ - *text);
+			return 0;
+		}
+		if (*s->p == '\\') {
+			*escaped = true;
+			if (s->end - s->p < 2)
+				return 1;
+			s->p++;
+		}
+		s->p++;
+	}
+	return 1;
+}
+
+static int scan_skip_value(struct scan *s)
+{
+	int depth = 0;
+
+	while (s->p < s->end) {
+		const char *text;
+		size_t len;
+		bool escaped;
+
+		if (*s->p == '"') {
+			if (scan_string(s, &text, &len, &escaped))
+				return 1;
+			if (depth == 0)
+				return 0;
+			continue;
+		}
+		if (depth == 0 && (*s->p == ',' || *s->p == '}'))
+			return 0; /* a number, true, false or null ended */
+		if (*s->p == '{' || *s->p == '[') {
+			depth++;
+		} else if (*s->p == '}' || *s->p == ']') {
+			if (--depth < 0)
+				return -EAGAIN;
+			if (depth == 0) {
+				s->p++;
+				return 0;
+			}
+		}
+		s->p++;
+	}
+	return 1;
+}
+
+static int scan_head(const char *buf, size_t len, struct timespec *created, char *out)
+{
+	struct scan s = { buf, buf + len };
+	const char *text;
+	size_t n;
+	bool escaped;
+	int ret;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		s.p += 3; /* as cJSON does */
+	scan_ws(&s);
+	if (s.p == s.end)
+		return 1;
+	if (*s.p++ != '{')
+		return -EAGAIN;
+	for (;;) {
+		bool is_created;
+
+		scan_ws(&s);
+		if (s.p == s.end)
+			return 1;
+		if (*s.p != '"')
+			return -EAGAIN; /* the object ended without it, or is not JSON */
+		if (scan_string(&s, &text, &n, &escaped))
+			return 1;
+		if (escaped)
+			return -EAGAIN; /* "created\u005fat" is created_at to cJSON */
+		is_created = n == strlen("created_at") && memcmp(text, "created_at", n) == 0;
+		scan_ws(&s);
+		if (s.p == s.end)
+			return 1;
+		if (*s.p++ != ':')
+			return -EAGAIN;
+		scan_ws(&s);
+		if (s.p == s.end)
+			return 1;
+		if (is_created) {
+			char value[64];
+
+			if (*s.p != '"')
+				return -EAGAIN;
+			if (scan_string(&s, &text, &n, &escaped))
+				return 1;
+			if (escaped || n >= sizeof(value))
+				return -EAGAIN;
+			memcpy(value, text, n);
+			value[n] = '\0';
+			if (volt_time_parse_rfc3339(value, created) < 0)
+				return -EAGAIN;
+			if (out)
+				memcpy(out, value, n + 1);
+			return 0;
+		}
+		ret = scan_skip_value(&s);
+		if (ret)
+			return ret;
+		scan_ws(&s);
+		if (s.p == s.end)
+			return 1;
+		if (*s.p++ != ',')
+			return -EAGAIN;
+	}
+}
+
+static ssize_t read_at(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int volt_manifest_read_created(int dirfd, const char *name, struct timespec *created,
+			       char *created_at, struct stat *st)
+{
+	size_t want = HEAD_BYTES;
+	char *buf = NULL;
+	ssize_t n;
+	int fd, ret;
+
+	memset(st, 0, sizeof(*st));
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = -EBADMSG;
+	if (!S_ISREG(st->st_mode))
+		goto out;
+	for (int pass = 0;; pass++) {
+		ret = -ENOMEM;
+		free(buf);
+		buf = malloc(want);
+		if (!buf)
+			goto out;
+		n = read_at(fd, buf, want);
+		if (n < 0) {
+			ret = (int)n;
+			goto out;
+		}
+		ret = scan_head(buf, (size_t)n, created, created_at);
+		if (ret != 1)
+			goto out;
+		/* The head was not enough: once more with the whole file, if it is not too big. */
+		ret = -EAGAIN;
+		if ((size_t)n < want || pass > 0 || (uint64_t)st->st_size > VOLT_MANIFEST_MAX_BYTES)
+			goto out;
+		want = (size_t)st->st_size + 1;
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
 const struct volt_manifest_entry *volt_manifest_find(const struct volt_manifest *m,
 						     const char *path)
 {

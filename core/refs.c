@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,85 +92,295 @@ int volt_refs_each(const struct volt_cas *cas, int (*fn)(void *ctx, const struct
  * A ref dated more than a day ahead of this host's clock (9999-12-31, say)
  * would otherwise win over every later build forever: it ranks below every
  * ref that is not, and serves only while no other valid ref exists (so a
- * host whose clock is wrong still has its profiles). Reported each time
- * refs/ is read, once per change.
+ * host whose clock is wrong still has its profiles). Reported when the ref
+ * is first read.
  */
 #define FUTURE_SLACK_SEC (24 * 3600)
 
-static bool newer(const struct volt_manifest *a, const struct volt_manifest *b)
+/*
+ * What is learned about one ref file is kept by its name: the name carries
+ * the id of the content, so a ref whose content changes under it cannot
+ * load anyway. Its created_at comes from a read of its head; only the ref
+ * that wins is loaded in full, and one that fails to is remembered as bad
+ * with the stat it had, so a writer that finishes it in place is seen.
+ */
+enum memo_state {
+	MEMO_UNKNOWN, /* not read yet, or its read failed for a passing reason */
+	MEMO_RANKED,  /* created is its created_at: a candidate */
+	MEMO_BAD,     /* refused; looked at again only if its stat changes */
+};
+
+struct memo_entry {
+	char name[VOLT_REF_NAME_MAX];
+	char id[VOLT_REF_ID_LEN + 1];
+	enum memo_state state;
+	struct timespec created;
+	/* The file as it was when last loaded: a bad one is read again once this changes. */
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct volt_refs_memo {
+	enum volt_profile profile;
+	struct memo_entry *v; /* sorted by name, the refs of profile seen at the last choice */
+	size_t n;
+	struct volt_refs_stats stats;
+};
+
+int volt_refs_memo_new(struct volt_refs_memo **out, enum volt_profile p)
 {
-	if (a->created.tv_sec != b->created.tv_sec)
-		return a->created.tv_sec > b->created.tv_sec;
-	return a->created.tv_nsec > b->created.tv_nsec;
+	struct volt_refs_memo *memo;
+
+	*out = NULL;
+	if (!volt_profile_name(p))
+		return -EINVAL;
+	memo = calloc(1, sizeof(*memo));
+	if (!memo)
+		return -ENOMEM;
+	memo->profile = p;
+	*out = memo;
+	return 0;
 }
 
-struct best {
-	enum volt_profile want;
+void volt_refs_memo_free(struct volt_refs_memo *memo)
+{
+	if (!memo)
+		return;
+	free(memo->v);
+	free(memo);
+}
+
+void volt_refs_memo_stats(const struct volt_refs_memo *memo, struct volt_refs_stats *st)
+{
+	*st = memo->stats;
+}
+
+static bool is_permanent(int err)
+{
+	/* What the bytes (or the file's type) say; anything else may pass. */
+	return err == -EBADMSG || err == -EINVAL || err == -EFBIG;
+}
+
+static void remember_stat(struct memo_entry *e, const struct stat *st)
+{
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+}
+
+static bool same_file(const struct memo_entry *e, const struct stat *st)
+{
+	return e->ino == st->st_ino && e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+struct chooser {
+	struct volt_refs_memo *memo;
 	const struct volt_cas *cas;
-	struct volt_manifest *m;
-	struct volt_ref *ref;
-	bool found;
-	bool future;  /* the one found is dated ahead of the clock */
 	time_t limit; /* later than this is in the future */
 	volt_report_fn report;
 	void *ctx;
 };
 
-static int consider(void *arg, const struct volt_ref *r)
+static void report_future(const struct chooser *ch, const char *name, const char *created_at)
 {
-	struct best *b = arg;
-	struct volt_manifest m;
 	struct volt_diag d;
-	bool future;
 
-	if (r->profile != b->want)
-		return 0;
-	if (volt_manifest_load(&m, b->cas->refs_fd, r->name, r->id, &d) < 0) {
-		if (b->report)
-			b->report(b->ctx, &d);
-		return 0;
+	if (!ch->report)
+		return;
+	volt_diag_clear(&d);
+	snprintf(d.file, sizeof(d.file), "%s", name);
+	snprintf(d.reason, sizeof(d.reason),
+		 "created_at %s is more than a day ahead of this host's clock: "
+		 "ranked below every ref that is not",
+		 created_at);
+	ch->report(ch->ctx, &d);
+}
+
+/*
+ * Load e in full into m. 0; or -errno, e remembered as bad (and reported)
+ * when the bytes are at fault. The stat is taken first, so a change that
+ * comes after it is seen as a change.
+ */
+static int load_entry(struct chooser *ch, struct memo_entry *e, struct volt_manifest *m)
+{
+	struct volt_diag d;
+	struct stat st;
+	int ret;
+
+	if (fstatat(ch->cas->refs_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		memset(&st, 0, sizeof(st)); /* never the same as a file's: read again */
+	remember_stat(e, &st);
+	ch->memo->stats.loads++;
+	ret = volt_manifest_load(m, ch->cas->refs_fd, e->name, e->id, &d);
+	if (ret == 0 || ret == -ENOENT)
+		return ret; /* -ENOENT: gone since listed, said by no one */
+	if (ch->report)
+		ch->report(ch->ctx, &d);
+	if (is_permanent(ret))
+		e->state = MEMO_BAD;
+	return ret;
+}
+
+/* Learn what ranking e needs: its created_at, or that it is bad. */
+static int learn(struct chooser *ch, struct memo_entry *e)
+{
+	struct volt_manifest m;
+	char created_at[64];
+	struct stat st;
+	int ret;
+
+	if (e->state == MEMO_BAD) {
+		if (fstatat(ch->cas->refs_fd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    same_file(e, &st))
+			return 0;
+		e->state = MEMO_UNKNOWN;
 	}
-	future = m.created.tv_sec > b->limit;
-	if (future && b->report) {
-		volt_diag_clear(&d);
-		snprintf(d.file, sizeof(d.file), "%s", r->name);
-		snprintf(d.reason, sizeof(d.reason),
-			 "created_at %s is more than a day ahead of this host's clock: "
-			 "ranked below every ref that is not",
-			 m.created_at);
-		b->report(b->ctx, &d);
-	}
-	/* Names come in ascending order, so on a tie the later name wins. */
-	if (b->found && (future != b->future ? future : newer(b->m, &m))) {
+	if (e->state != MEMO_UNKNOWN)
+		return 0;
+	ch->memo->stats.heads++;
+	ret = volt_manifest_read_created(ch->cas->refs_fd, e->name, &e->created, created_at, &st);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		/* The head cannot tell, or the file is not one: a full load says why. */
+		ret = load_entry(ch, e, &m);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret < 0)
+			return 0;
+		e->created = m.created;
+		snprintf(created_at, sizeof(created_at), "%s", m.created_at);
 		volt_manifest_release(&m);
-		return 0;
 	}
-	if (b->found)
-		volt_manifest_release(b->m);
-	*b->m = m;
-	*b->ref = *r;
-	b->found = true;
-	b->future = future;
+	e->state = MEMO_RANKED;
+	if (e->created.tv_sec > ch->limit)
+		report_future(ch, e->name, created_at);
 	return 0;
+}
+
+/* Does a rank before b? Present before future, then newer, then the greater name. */
+static bool ranks_before(const struct memo_entry *a, const struct memo_entry *b, time_t limit)
+{
+	bool fa = a->created.tv_sec > limit, fb = b->created.tv_sec > limit;
+
+	if (fa != fb)
+		return fb;
+	if (a->created.tv_sec != b->created.tv_sec)
+		return a->created.tv_sec > b->created.tv_sec;
+	if (a->created.tv_nsec != b->created.tv_nsec)
+		return a->created.tv_nsec > b->created.tv_nsec;
+	return strcmp(a->name, b->name) > 0;
+}
+
+/* The memo's entries for the refs/ of now: kept by name, new names unknown, gone ones dropped. */
+static int memo_update(struct volt_refs_memo *memo, const struct volt_cas *cas)
+{
+	struct names names;
+	struct memo_entry *v;
+	size_t n = 0, old = 0;
+	int ret;
+
+	/* Dot files are writers' temporary files: skipped without a word. */
+	ret = names_list(cas->refs_fd, true, &names);
+	if (ret < 0)
+		return ret;
+	v = calloc(names.n ? names.n : 1, sizeof(*v));
+	if (!v) {
+		names_release(&names);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		struct memo_entry *e = &v[n];
+		enum volt_profile p;
+		int cmp = 1;
+
+		if (volt_ref_parse_name(names.v[i], &p, e->id) < 0 || p != memo->profile)
+			continue;
+		/* Both lists are in strcmp order: one walk pairs them. */
+		while (old < memo->n && (cmp = strcmp(memo->v[old].name, names.v[i])) < 0)
+			old++;
+		if (old < memo->n && cmp == 0)
+			*e = memo->v[old++];
+		snprintf(e->name, sizeof(e->name), "%s", names.v[i]);
+		n++;
+	}
+	names_release(&names);
+	free(memo->v);
+	memo->v = v;
+	memo->n = n;
+	return 0;
+}
+
+int volt_refs_choose(struct volt_refs_memo *memo, const struct volt_cas *cas, const char *keep,
+		     struct volt_manifest *m, struct volt_ref *ref, volt_report_fn report,
+		     void *ctx)
+{
+	struct chooser ch = { .memo = memo, .cas = cas, .report = report, .ctx = ctx };
+	struct timespec now;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ch.limit = now.tv_sec + FUTURE_SLACK_SEC;
+	ret = memo_update(memo, cas);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < memo->n; i++) {
+		ret = learn(&ch, &memo->v[i]);
+		if (ret < 0)
+			return ret;
+	}
+	/* Best first, one at a time: each round costs a pass, and the first usually serves. */
+	for (;;) {
+		struct memo_entry *best = NULL;
+
+		for (size_t i = 0; i < memo->n; i++) {
+			struct memo_entry *e = &memo->v[i];
+
+			if (e->state == MEMO_RANKED && (!best || ranks_before(e, best, ch.limit)))
+				best = e;
+		}
+		if (!best)
+			return -ENOENT;
+		ref->profile = memo->profile;
+		snprintf(ref->name, sizeof(ref->name), "%s", best->name);
+		snprintf(ref->id, sizeof(ref->id), "%s", best->id);
+		/* A ref's name holds the hash of its bytes: same name, same build. */
+		if (keep && strcmp(keep, best->name) == 0)
+			return 1;
+		ret = load_entry(&ch, best, m);
+		if (ret == 0)
+			return 0;
+		if (ret == -ENOMEM)
+			return ret;
+		if (best->state != MEMO_BAD)
+			best->state = MEMO_UNKNOWN; /* passing trouble: read again next time */
+	}
+}
+
+void volt_refs_memo_refuse(struct volt_refs_memo *memo, const char *name)
+{
+	for (size_t i = 0; i < memo->n; i++)
+		if (strcmp(memo->v[i].name, name) == 0)
+			memo->v[i].state = MEMO_BAD;
 }
 
 int volt_refs_load_best(const struct volt_cas *cas, enum volt_profile p, struct volt_manifest *m,
 			struct volt_ref *ref, volt_report_fn report, void *ctx)
 {
-	struct best b = { .want = p, .cas = cas, .m = m, .ref = ref, .report = report, .ctx = ctx };
-	struct timespec now;
+	struct volt_refs_memo *memo;
 	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	b.limit = now.tv_sec + FUTURE_SLACK_SEC;
-
 	memset(m, 0, sizeof(*m));
-	/* Unknown names are reported by whoever lists the whole of refs/, not per profile. */
-	ret = volt_refs_each(cas, consider, &b, NULL, NULL);
-	if (ret < 0) {
-		if (b.found)
-			volt_manifest_release(m);
+	ret = volt_refs_memo_new(&memo, p);
+	if (ret < 0)
 		return ret;
-	}
-	return b.found ? 0 : -ENOENT;
+	/* Unknown names are reported by whoever lists the whole of refs/, not per profile. */
+	ret = volt_refs_choose(memo, cas, NULL, m, ref, report, ctx);
+	volt_refs_memo_free(memo);
+	return ret;
 }

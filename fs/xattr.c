@@ -70,12 +70,16 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 			return snprintf(buf, size, "%s", VOLTFS_VERSION);
 		if (strcmp(key, "stats") == 0) {
 			const struct voltfs_stats *s = &fs->stats;
+			struct volt_refs_stats rs;
+
+			volt_catalog_ref_stats(fs->catalog, &rs);
 
 			return snprintf(
 				buf, size,
 				"lookups %llu\nopens %llu\nbytes_served %llu\n"
 				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n"
-				"verifications %llu\nown_fds %llu\n",
+				"verifications %llu\nown_fds %llu\nref_heads_read %llu\n"
+				"refs_parsed %llu\n",
 				(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->bytes_served,
@@ -87,7 +91,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 								    __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->verifications,
 								    __ATOMIC_RELAXED),
-				(unsigned long long)__atomic_load_n(&s->own_fds, __ATOMIC_RELAXED));
+				(unsigned long long)__atomic_load_n(&s->own_fds, __ATOMIC_RELAXED),
+				(unsigned long long)rs.heads, (unsigned long long)rs.loads);
 		}
 		return -ENODATA;
 	case VOLTFS_INO_OBJECT:

@@ -375,11 +375,11 @@ Test(catalog, broken_refs_reported_and_skipped)
 	/* the right id, but not a manifest; a manifest that breaks a rule; a wrong id */
 	vt_put_ref(cas_path, "kvm-uefi", "{\"name\": \"kvm-uefi\"", broken);
 	vt_put_ref(cas_path, "kvm-uefi",
-		   "{\"name\": \"kvm-uefi\", \"created_at\": \"2030-01-01T00:00:00Z\", "
+		   "{\"name\": \"kvm-uefi\", \"created_at\": \"2026-06-01T00:00:00Z\", "
 		   "\"objects\": {\"../escape\": \"0123456789abcdef0123456789abcdef\"}}",
 		   bad_path);
 	write_ref_file("kvm-uefi-deadbeef.json", "{\"name\": \"kvm-uefi\", \"created_at\": "
-						 "\"2030-01-01T00:00:00Z\", "
+						 "\"2026-06-01T00:00:00Z\", "
 						 "\"objects\": {}}");
 	c = new_catalog(&rep, MNT);
 	cr_expect_eq(rep.count, 0);
@@ -475,5 +475,72 @@ Test(catalog, ignored_name_reported_once)
 	bump_refs_mtime(20);
 	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
 	cr_expect_eq(rep.count, before + 1, "a new ignored name is said once");
+	volt_catalog_free(c);
+}
+
+/* What the catalog has read of refs/ so far. */
+static struct volt_refs_stats ref_stats(struct volt_catalog *c)
+{
+	struct volt_refs_stats st;
+
+	volt_catalog_ref_stats(c, &st);
+	return st;
+}
+
+/*
+ * A change of refs/ re-reads only what changed (issue 13 item 6): a
+ * writer's dot file reads no ref, a new ref is read alone, and the builds
+ * already chosen are not loaded again.
+ */
+Test(catalog, refs_change_rereads_only_what_changed)
+{
+	const struct volt_loaded *linux_l = NULL, *uefi_l = NULL, *l = NULL;
+	struct volt_refs_stats st;
+	struct volt_catalog *c;
+	char name[64], uefi[64], newer[64];
+
+	for (int i = 0; i < 5; i++) {
+		char created[32];
+
+		snprintf(created, sizeof(created), "2024-03-0%dT00:00:00Z", i + 1);
+		put_profile("kvm-linux", created, NULL, x86, 3, name);
+	}
+	put_profile("kvm-uefi", "2024-03-01T00:00:00Z", NULL, x86, 3, uefi);
+	c = new_catalog(NULL, MNT);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &linux_l), 0);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_UEFI, &uefi_l), 0);
+	cr_expect_str_eq(linux_l->ref.name, name);
+	st = ref_stats(c);
+	cr_expect_eq(st.heads, 6, "heads read: %llu", (unsigned long long)st.heads);
+	cr_expect_eq(st.loads, 2, "refs parsed: %llu", (unsigned long long)st.loads);
+
+	for (int i = 0; i < 3; i++) {
+		char dot[32];
+
+		snprintf(dot, sizeof(dot), ".tmp-%d", i);
+		write_ref_file(dot, "{\"name\": \"partial");
+		bump_refs_mtime(10 + i);
+		volt_catalog_invalidate(c);
+		cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
+		cr_expect_eq(l, linux_l, "a dot file changed the build served");
+		cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_UEFI, &l), 0);
+		cr_expect_eq(l, uefi_l);
+	}
+	st = ref_stats(c);
+	cr_expect_eq(st.heads, 6, "dot files made refs read again: %llu heads",
+		     (unsigned long long)st.heads);
+	cr_expect_eq(st.loads, 2, "dot files made refs parsed again: %llu",
+		     (unsigned long long)st.loads);
+	cr_expect_eq(volt_catalog_loads(c), 2);
+
+	put_profile("kvm-linux", "2024-04-01T00:00:00Z", NULL, arm, 4, newer);
+	bump_refs_mtime(20);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_LINUX, &l), 0);
+	cr_expect_str_eq(l->ref.name, newer);
+	cr_assert_eq(volt_catalog_get(c, VOLT_PROFILE_KVM_UEFI, &l), 0);
+	cr_expect_eq(l, uefi_l);
+	st = ref_stats(c);
+	cr_expect_eq(st.heads, 7, "one new ref, %llu heads read", (unsigned long long)st.heads);
+	cr_expect_eq(st.loads, 3, "one new ref, %llu refs parsed", (unsigned long long)st.loads);
 	volt_catalog_free(c);
 }

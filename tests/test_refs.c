@@ -264,6 +264,14 @@ Test(refs_best, fractions_of_a_second_count, .init = setup, .fini = teardown)
 	expect_best(new_name, "2026-01-02T03:04:05.2Z");
 }
 
+Test(refs_best, fractions_of_a_second_count_in_either_name_order, .init = setup, .fini = teardown)
+{
+	char old_name[64], new_name[64];
+
+	put_pair("2026-01-02T03:04:05.1Z", "2026-01-02T03:04:05.2Z", false, old_name, new_name);
+	expect_best(new_name, "2026-01-02T03:04:05.2Z");
+}
+
 /* 05:00+03:00 is 02:00 UTC: older, though its text sorts after 03:00Z. */
 Test(refs_best, times_compare_as_instants_not_text, .init = setup, .fini = teardown)
 {
@@ -349,7 +357,7 @@ Test(refs_best, broken_json_does_not_hide_older, .init = setup, .fini = teardown
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
 	vt_put_ref(cas_path, "kvm-linux",
-		   "{\"name\":\"bad\",\"created_at\":\"2027-01-01T00:00:00Z\",\"objects\":{", bad);
+		   "{\"name\":\"bad\",\"created_at\":\"2026-06-01T00:00:00Z\",\"objects\":{", bad);
 	expect_broken_skipped(good, bad, NULL);
 }
 
@@ -358,7 +366,7 @@ Test(refs_best, bad_path_does_not_hide_older, .init = setup, .fini = teardown)
 	char good[64], bad[64], *json;
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
-	json = manifest_json("bad", "2027-01-01T00:00:00Z",
+	json = manifest_json("bad", "2026-06-01T00:00:00Z",
 			     "\"bin/qemu\":\"" H1 "\",\"../../etc/shadow\":\"" H1 "\"");
 	vt_put_ref(cas_path, "kvm-linux", json, bad);
 	free(json);
@@ -370,7 +378,7 @@ Test(refs_best, bad_hash_does_not_hide_older, .init = setup, .fini = teardown)
 	char good[64], bad[64], *json;
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
-	json = manifest_json("bad", "2027-01-01T00:00:00Z", "\"bin/qemu\":\"../objects/x\"");
+	json = manifest_json("bad", "2026-06-01T00:00:00Z", "\"bin/qemu\":\"../objects/x\"");
 	vt_put_ref(cas_path, "kvm-linux", json, bad);
 	free(json);
 	expect_broken_skipped(good, bad, "bin/qemu");
@@ -382,7 +390,7 @@ Test(refs_best, id_mismatch_does_not_hide_older, .init = setup, .fini = teardown
 	static const char fake[] = "kvm-linux-00000000.json";
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
-	json = manifest_json("bad", "2027-01-01T00:00:00Z", NULL);
+	json = manifest_json("bad", "2026-06-01T00:00:00Z", NULL);
 	volt_ref_make_name(VOLT_PROFILE_KVM_LINUX, json, strlen(json), real);
 	cr_assert_str_neq(real, fake);
 	put_raw(fake, json);
@@ -409,7 +417,7 @@ Test(refs_best, symlink_ref_does_not_hide_older, .init = setup, .fini = teardown
 	char good[64], link_name[64], *json, *target, *rel, *link;
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
-	json = manifest_json("linked", "2027-01-01T00:00:00Z", NULL);
+	json = manifest_json("linked", "2026-06-01T00:00:00Z", NULL);
 	target = vt_join(tmp, "outside.json");
 	vt_write_str(target, json);
 	volt_ref_make_name(VOLT_PROFILE_KVM_LINUX, json, strlen(json), link_name);
@@ -443,7 +451,7 @@ Test(refs_best, every_broken_ref_reported_once, .init = setup, .fini = teardown)
 
 	put_ref("kvm-linux", "good", "2026-01-01T00:00:00Z", good);
 	vt_put_ref(cas_path, "kvm-linux", "[]", bad1);
-	json = manifest_json("bad", "2027-01-01T00:00:00Z", "\"args\":\"" H1 "\"");
+	json = manifest_json("bad", "2026-06-01T00:00:00Z", "\"args\":\"" H1 "\"");
 	vt_put_ref(cas_path, "kvm-linux", json, bad2);
 	free(json);
 	put_raw("kvm-linux-00000000.json", "{}");
@@ -680,4 +688,206 @@ Test(refs_best, future_dated_ref_ranks_below_the_present, .init = setup, .fini =
 	cr_assert_eq(volt_refs_load_best(&cas, VOLT_PROFILE_KVM_LINUX, &m, &ref, record, &r), 0);
 	cr_expect_str_eq(ref.name, new_name, "alone, the future-dated ref must still serve");
 	volt_manifest_release(&m);
+}
+
+/* Choosing with a memo: what each choice reads (issue 11 item 2, issue 13 item 6). */
+
+TestSuite(refs_memo, .init = setup, .fini = teardown);
+
+/* Choose for kvm-linux with memo; the stats it added go to *heads / *loads. */
+static int choose_counted(struct volt_refs_memo *memo, const char *keep, struct volt_ref *ref,
+			  struct reports *r, uint64_t *heads, uint64_t *loads)
+{
+	struct volt_refs_stats before, after;
+	struct volt_manifest m;
+	int ret;
+
+	volt_refs_memo_stats(memo, &before);
+	ret = volt_refs_choose(memo, &cas, keep, &m, ref, record, r);
+	volt_refs_memo_stats(memo, &after);
+	*heads = after.heads - before.heads;
+	*loads = after.loads - before.loads;
+	if (ret == 0)
+		volt_manifest_release(&m);
+	else
+		cr_expect(is_zero(&m), "m not left empty (%d)", ret);
+	return ret;
+}
+
+static struct volt_refs_memo *new_memo(void)
+{
+	struct volt_refs_memo *memo;
+
+	cr_assert_eq(volt_refs_memo_new(&memo, VOLT_PROFILE_KVM_LINUX), 0);
+	return memo;
+}
+
+/* 50 builds kept: one head read each, one full load, and nothing more until refs/ changes. */
+Test(refs_memo, only_the_winner_is_loaded, .fini = teardown)
+{
+	struct volt_refs_memo *memo = new_memo();
+	char name[64], newest[64] = "", other[64];
+	struct reports r = { 0 };
+	struct volt_ref ref;
+	uint64_t heads, loads;
+
+	for (int i = 0; i < 50; i++) {
+		char created[32];
+
+		snprintf(created, sizeof(created), "2025-01-%02dT00:00:00Z", 1 + i % 28);
+		if (i >= 28)
+			snprintf(created, sizeof(created), "2025-02-%02dT00:00:00Z", i - 27);
+		put_ref("kvm-linux", created, created, name);
+		if (i == 49)
+			snprintf(newest, sizeof(newest), "%s", name); /* 2025-02-22, the newest */
+	}
+	put_ref("kvm-uefi", "uefi", "2025-03-01T00:00:00Z", other);
+	cr_assert_eq(choose_counted(memo, NULL, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, newest);
+	cr_expect_eq(heads, 50, "heads read: %llu", (unsigned long long)heads);
+	cr_expect_eq(loads, 1, "refs parsed in full: %llu", (unsigned long long)loads);
+	cr_expect_eq(r.n, 0);
+
+	/* Chosen again with nothing new: no ref file is opened, and the loaded one stays. */
+	cr_expect_eq(choose_counted(memo, newest, &ref, &r, &heads, &loads), 1);
+	cr_expect_str_eq(ref.name, newest);
+	cr_expect_eq(heads + loads, 0, "unchanged refs/ read again: %llu heads, %llu loads",
+		     (unsigned long long)heads, (unsigned long long)loads);
+
+	/* A writer's dot file costs nothing either. */
+	put_raw(".tmp-123456", "{\"name\":");
+	cr_expect_eq(choose_counted(memo, newest, &ref, &r, &heads, &loads), 1);
+	cr_expect_eq(heads + loads, 0, "a dot file made %llu heads, %llu loads read",
+		     (unsigned long long)heads, (unsigned long long)loads);
+
+	/* An older ref added: its head only. A newer one: its head and its load. */
+	put_ref("kvm-linux", "old", "2024-01-01T00:00:00Z", name);
+	cr_expect_eq(choose_counted(memo, newest, &ref, &r, &heads, &loads), 1);
+	cr_expect_eq(heads, 1);
+	cr_expect_eq(loads, 0);
+	put_ref("kvm-linux", "new", "2025-06-01T00:00:00Z", name);
+	cr_expect_eq(choose_counted(memo, newest, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, name);
+	cr_expect_eq(heads, 1);
+	cr_expect_eq(loads, 1);
+
+	/* The winner removed: the next one is loaded, from what is known, no head read again. */
+	cr_assert_eq(unlinkat(cas.refs_fd, name, 0), 0);
+	cr_expect_eq(choose_counted(memo, name, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, newest);
+	cr_expect_eq(heads, 0);
+	cr_expect_eq(loads, 1);
+	cr_expect_eq(r.n, 0);
+	volt_refs_memo_free(memo);
+}
+
+/* The newest two are bad: the third serves, and the bad ones are said and read once. */
+Test(refs_memo, bad_winners_fall_back_in_order_once, .fini = teardown)
+{
+	struct volt_refs_memo *memo = new_memo();
+	char good[64], older[64], bad_path[64], *json;
+	static const char fake[] = "kvm-linux-ffffffff.json";
+	struct reports r = { 0 };
+	struct volt_ref ref;
+	uint64_t heads, loads;
+
+	put_ref("kvm-linux", "older", "2025-01-01T00:00:00Z", older);
+	put_ref("kvm-linux", "good", "2025-02-01T00:00:00Z", good);
+	json = manifest_json("bad", "2025-03-01T00:00:00Z", "\"../x\":\"" H1 "\"");
+	vt_put_ref(cas_path, "kvm-linux", json, bad_path);
+	free(json);
+	json = manifest_json("fake", "2025-04-01T00:00:00Z", NULL);
+	put_raw(fake, json); /* the wrong id */
+	free(json);
+	cr_assert_eq(choose_counted(memo, NULL, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, good);
+	cr_expect_eq(heads, 4);
+	cr_expect_eq(loads, 3, "the fake, the bad path, then the good one: %llu",
+		     (unsigned long long)loads);
+	cr_assert_eq(r.n, 2);
+	cr_expect_str_eq(r.d[0].file, fake);
+	cr_expect_str_eq(r.d[1].file, bad_path);
+	cr_expect_str_eq(r.d[1].entry, "../x");
+
+	put_raw(".tmp-1", "");
+	r.n = 0;
+	cr_expect_eq(choose_counted(memo, good, &ref, &r, &heads, &loads), 1);
+	cr_expect_eq(heads + loads, 0, "bad refs read again: %llu heads, %llu loads",
+		     (unsigned long long)heads, (unsigned long long)loads);
+	cr_expect_eq(r.n, 0, "a bad ref said again: %s", r.n ? r.d[0].file : "");
+	volt_refs_memo_free(memo);
+}
+
+/* A ref caught half-written in place is read again once it is complete. */
+Test(refs_memo, half_written_ref_read_again_once_complete, .fini = teardown)
+{
+	struct volt_refs_memo *memo = new_memo();
+	char good[64], name[64], *json;
+	struct reports r = { 0 };
+	struct volt_ref ref;
+	uint64_t heads, loads;
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1000000000, 0 } };
+
+	put_ref("kvm-linux", "good", "2025-01-01T00:00:00Z", good);
+	json = manifest_json("later", "2025-02-01T00:00:00Z", NULL);
+	volt_ref_make_name(VOLT_PROFILE_KVM_LINUX, json, strlen(json), name);
+	put_raw(name, "{\"name\":\"later\",\"created_at\":\"2025-02-01T00:00:00Z\",\"obj");
+	cr_assert_eq(choose_counted(memo, NULL, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, good);
+	cr_expect_eq(r.n, 1);
+	put_raw(name, json);
+	/* Whatever the clock's granularity, the file looks changed. */
+	cr_assert_eq(utimensat(cas.refs_fd, name, ts, 0), 0);
+	cr_expect_eq(choose_counted(memo, good, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, name, "the completed ref was not read again");
+	free(json);
+	volt_refs_memo_free(memo);
+}
+
+/*
+ * The head read ranks as the full parse would: created_at found past a
+ * 16 KiB head, after a path named created_at, and spelled with an escape.
+ */
+Test(refs_memo, head_read_ranks_as_the_parse_does, .fini = teardown)
+{
+	struct volt_refs_memo *memo = new_memo();
+	char late[64], trap[64], escaped[64], *objects, *json;
+	struct reports r = { 0 };
+	struct volt_ref ref;
+	uint64_t heads, loads;
+	size_t len = 0;
+
+	/* 2025-03 placed after 40 KiB of objects. */
+	objects = malloc(1 << 20);
+	cr_assert_not_null(objects);
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)sprintf(objects + len, "%s\"lib/l%04d.so\":\"" H1 "\"", i ? "," : "",
+				       i);
+	cr_assert(asprintf(&json, "{\"name\":\"late\",\"objects\":{%s},\"created_at\":\"%s\"}",
+			   objects, "2025-03-01T00:00:00Z") > 0);
+	vt_put_ref(cas_path, "kvm-linux", json, late);
+	free(json);
+	/* A file named created_at holds a "date" that would win if taken for the field. */
+	json = strdup("{\"name\":\"trap\",\"objects\":{\"created_at\":\"" H1 "\",\"x\":{\"created_"
+									     "at\":1}},"
+		      "\"created_at\":\"2025-01-01T00:00:00Z\"}");
+	vt_put_ref(cas_path, "kvm-linux", json, trap);
+	free(json);
+	cr_assert_eq(choose_counted(memo, NULL, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, late, "%s: %s", r.n ? r.d[0].file : "",
+			 r.n ? r.d[0].reason : "");
+	cr_expect_eq(loads, 1, "a created_at past the head costs a longer read, not a parse: %llu",
+		     (unsigned long long)loads);
+	/* "created\u005fat" is the key created_at to JSON: 2025-04 wins. */
+	vt_put_ref(cas_path, "kvm-linux",
+		   "{\"name\":\"esc\",\"created\\u005fat\":\"2025-04-01T00:00:00Z\",\"objects\":{}"
+		   "}",
+		   escaped);
+	cr_expect_eq(choose_counted(memo, late, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, escaped);
+	cr_expect_eq(loads, 2, "an escaped key is left to the parser: %llu",
+		     (unsigned long long)loads);
+	cr_expect_eq(r.n, 0);
+	free(objects);
+	volt_refs_memo_free(memo);
 }

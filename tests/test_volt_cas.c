@@ -889,3 +889,75 @@ Test(volt_cas, stats_of_a_mount)
 	free(bin);
 	free(mnt);
 }
+
+/* names of mnt's root, one a line (malloc'ed). */
+static char *list_root(const char *mnt)
+{
+	char *cmd, *out = NULL;
+
+	cr_assert(asprintf(&cmd, "ls -1 '%s'", mnt) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s", cmd);
+	free(cmd);
+	return out;
+}
+
+/* The mount's stats as JSON, through volt-cas stats --json. */
+static cJSON *mount_stats(const char *mnt)
+{
+	struct result r;
+	cJSON *j;
+
+	run(&r, "stats", "--json", mnt, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	j = parse_json(r.out);
+	result_release(&r);
+	return j;
+}
+
+/*
+ * Ten builds kept: listing the root reads each one's head and parses one;
+ * a writer's dot file then reads nothing, a new build only itself
+ * (issue 11 item 2, issue 13 item 6), as `volt-cas stats` shows.
+ */
+Test(volt_cas, stats_count_refs_read)
+{
+	char name[64], *mnt, *dot, *ls;
+	cJSON *j;
+	int fd;
+
+	make_src();
+	for (int i = 0; i < 10; i++)
+		build("kvm-linux", name);
+	mnt = vt_join(tmp, "mnt");
+	vt_mount(&mount, cas, mnt, NULL);
+	ls = list_root(mnt);
+	cr_expect_not_null(strstr(ls, "kvm-linux\n"), "%s", ls);
+	free(ls);
+	j = mount_stats(mnt);
+	expect_number(j, "ref_heads_read", 10);
+	expect_number(j, "refs_parsed", 1);
+	cJSON_Delete(j);
+
+	dot = vt_join(cas, "refs/.tmp-writer");
+	fd = open(dot, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "{\"name\":", 8), 8);
+	close(fd);
+	free(list_root(mnt));
+	j = mount_stats(mnt);
+	expect_number(j, "ref_heads_read", 10);
+	expect_number(j, "refs_parsed", 1);
+	cJSON_Delete(j);
+	unlink(dot);
+	free(dot);
+
+	build("kvm-linux", name);
+	free(list_root(mnt));
+	j = mount_stats(mnt);
+	expect_number(j, "ref_heads_read", 11);
+	expect_number(j, "refs_parsed", 2);
+	expect_number(j, "manifests_loaded", 2);
+	cJSON_Delete(j);
+	cr_expect_eq(vt_unmount(&mount), 0);
+	free(mnt);
+}

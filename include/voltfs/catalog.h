@@ -79,6 +79,12 @@ uint32_t volt_catalog_loads(struct volt_catalog *c);
 /* The load with this serial, or NULL. Lock-free after the load. */
 const struct volt_loaded *volt_catalog_by_serial(struct volt_catalog *c, uint32_t serial);
 
+/*
+ * What reading refs/ has cost so far: heads read to rank refs, refs parsed
+ * in full (chosen ones and pins). Takes each profile's lock in turn.
+ */
+void volt_catalog_ref_stats(struct volt_catalog *c, struct volt_refs_stats *st);
+
 /* mtime of refs/ (the root folder's mtime). 0 or -errno. */
 int volt_catalog_refs_mtime(const struct volt_catalog *c, struct timespec *ts);
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "voltfs/cas.h"
@@ -62,6 +63,21 @@ int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, con
 		       struct volt_diag *d);
 
 void volt_manifest_release(struct volt_manifest *m);
+
+/*
+ * The light read that ranking refs needs: the top-level created_at of refs
+ * file name under dirfd, read from the file's head without building the
+ * document (volt-cas and sorted-key writers put it before "objects"). 0 with
+ * *created (and created_at, as written, when non-NULL: >= 64 bytes) set;
+ * -EAGAIN when the head alone cannot tell (no such key before the bytes
+ * read end, an escape in a key or in the value, not RFC 3339 text): only a
+ * full load can say, and it will refuse what is broken; -EBADMSG if it is
+ * not a regular file (or a link); -errno reading. *st gets the file's stat
+ * when it was opened (else zeroed). The value is exact for a manifest that
+ * loads: whether the file is a valid manifest is volt_manifest_load's to say.
+ */
+int volt_manifest_read_created(int dirfd, const char *name, struct timespec *created,
+			       char *created_at, struct stat *st);
 
 /* Find an entry by exact path: the entry or NULL. O(log n). */
 const struct volt_manifest_entry *volt_manifest_find(const struct volt_manifest *m,

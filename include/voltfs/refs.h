@@ -35,9 +35,48 @@ struct volt_ref {
 };
 
 /*
+ * What choosing has learned about the refs of one profile, kept between
+ * choices: a ref is read in full only when it is the one to serve, and
+ * read at all only once while its name stays in refs/ (a ref refused is
+ * read again only once its file changes). One memo is not thread-safe: its
+ * caller serialises the choices made with it.
+ */
+struct volt_refs_memo;
+
+/* What it cost so far. */
+struct volt_refs_stats {
+	uint64_t heads; /* ref files whose head was read for their created_at */
+	uint64_t loads; /* ref files read and parsed in full */
+};
+
+/* A memo for the refs of p. 0, -EINVAL (no such profile) or -ENOMEM. */
+int volt_refs_memo_new(struct volt_refs_memo **out, enum volt_profile p);
+void volt_refs_memo_free(struct volt_refs_memo *memo);
+void volt_refs_memo_stats(const struct volt_refs_memo *memo, struct volt_refs_stats *st);
+
+/*
+ * Choose the ref that serves memo's profile now, as volt_refs_load_best
+ * does, reading only what changed in refs/ since the last choice with memo:
+ * new names have their head read, then the best candidate is loaded in
+ * full; if it fails to load, it is reported, remembered, and the next one is
+ * tried. When the winner is named keep (a ref already loaded, may be NULL),
+ * nothing is loaded: 1 with *ref set and m empty. Else 0 with m loaded and
+ * *ref set; -ENOENT when no ref is usable; or -errno (-ENOMEM: nothing was
+ * decided). A ref is reported when it is found bad, not at every choice.
+ */
+int volt_refs_choose(struct volt_refs_memo *memo, const struct volt_cas *cas, const char *keep,
+		     struct volt_manifest *m, struct volt_ref *ref, volt_report_fn report,
+		     void *ctx);
+
+/* The loaded ref name turned out unusable (its tree was refused): never choose it again. */
+void volt_refs_memo_refuse(struct volt_refs_memo *memo, const char *name);
+
+/*
  * FindCASRef, done right: load the ref that serves p into m (and its name
- * into ref). Every candidate that fails to load is passed to report (may be
- * NULL). 0; -ENOENT if p has no usable ref; or -errno reading refs/.
+ * into ref), with a memo of its own (volt_refs_choose). Each candidate that
+ * ranks above the one chosen and fails to load is passed to report (may be
+ * NULL); one ranked below is never read in full. 0; -ENOENT if p has no
+ * usable ref; or -errno reading refs/.
  */
 int volt_refs_load_best(const struct volt_cas *cas, enum volt_profile p, struct volt_manifest *m,
 			struct volt_ref *ref, volt_report_fn report, void *ctx);
