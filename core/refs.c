@@ -100,9 +100,11 @@ int volt_refs_each(const struct volt_cas *cas, int (*fn)(void *ctx, const struct
 /*
  * What is learned about one ref file is kept by its name: the name carries
  * the id of the content, so a ref whose content changes under it cannot
- * load anyway. Its created_at comes from a read of its head; only the ref
- * that wins is loaded in full, and one that fails to is remembered as bad
- * with the stat it had, so a writer that finishes it in place is seen.
+ * load anyway (it is found out when it would serve: it is then loaded in
+ * full). Its created_at comes from a read of its head; only the ref that
+ * wins is loaded in full, with the stat it had then: one that fails to load
+ * is read again only once that changes (a writer finishing it in place),
+ * and the one serving is read again only if its file is replaced.
  */
 enum memo_state {
 	MEMO_UNKNOWN, /* not read yet, or its read failed for a passing reason */
@@ -349,12 +351,27 @@ int volt_refs_choose(struct volt_refs_memo *memo, const struct volt_cas *cas, co
 		ref->profile = memo->profile;
 		snprintf(ref->name, sizeof(ref->name), "%s", best->name);
 		snprintf(ref->id, sizeof(ref->id), "%s", best->id);
-		/* A ref's name holds the hash of its bytes: same name, same build. */
-		if (keep && strcmp(keep, best->name) == 0)
-			return 1;
-		ret = load_entry(&ch, best, m);
-		if (ret == 0)
-			return 0;
+		if (keep && strcmp(keep, best->name) == 0) {
+			struct stat st;
+
+			/* The file it was loaded from, unchanged: the same build. */
+			if (fstatat(cas->refs_fd, best->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    same_file(best, &st))
+				return 1;
+			/*
+			 * Replaced under its name (renamed over, rewritten): only its
+			 * bytes can say whether it still is that build.
+			 */
+			ret = load_entry(&ch, best, m);
+			if (ret == 0) {
+				volt_manifest_release(m);
+				return 1;
+			}
+		} else {
+			ret = load_entry(&ch, best, m);
+			if (ret == 0)
+				return 0;
+		}
 		if (ret == -ENOMEM)
 			return ret;
 		if (best->state != MEMO_BAD)

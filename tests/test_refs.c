@@ -869,7 +869,7 @@ Test(refs_memo, head_read_ranks_as_the_parse_does, .fini = teardown)
 	free(json);
 	/* A file named created_at holds a "date" that would win if taken for the field. */
 	json = strdup("{\"name\":\"trap\",\"objects\":{\"created_at\":\"" H1 "\",\"x\":{\"created_"
-									     "at\":1}},"
+		      "at\":1}},"
 		      "\"created_at\":\"2025-01-01T00:00:00Z\"}");
 	vt_put_ref(cas_path, "kvm-linux", json, trap);
 	free(json);
@@ -889,5 +889,45 @@ Test(refs_memo, head_read_ranks_as_the_parse_does, .fini = teardown)
 		     (unsigned long long)loads);
 	cr_expect_eq(r.n, 0);
 	free(objects);
+	volt_refs_memo_free(memo);
+}
+
+/*
+ * The ref serving, replaced under its name: with its own bytes it still is
+ * the same build (kept, after one parse); with other bytes it is refused
+ * and the older one serves.
+ */
+Test(refs_memo, serving_ref_replaced_under_its_name, .fini = teardown)
+{
+	struct volt_refs_memo *memo = new_memo();
+	char older[64], served[64], *json, *other;
+	struct reports r = { 0 };
+	struct volt_ref ref;
+	uint64_t heads, loads;
+
+	put_ref("kvm-linux", "older", "2025-01-01T00:00:00Z", older);
+	json = manifest_json("served", "2025-02-01T00:00:00Z", NULL);
+	vt_put_ref(cas_path, "kvm-linux", json, served);
+	cr_assert_eq(choose_counted(memo, NULL, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, served);
+
+	/* The same bytes again, as a new file renamed over it. */
+	cr_assert_eq(unlinkat(cas.refs_fd, served, 0), 0);
+	put_raw(served, json);
+	cr_expect_eq(choose_counted(memo, served, &ref, &r, &heads, &loads), 1);
+	cr_expect_str_eq(ref.name, served);
+	cr_expect_eq(loads, 1, "its bytes must be read again: %llu", (unsigned long long)loads);
+	cr_expect_eq(choose_counted(memo, served, &ref, &r, &heads, &loads), 1);
+	cr_expect_eq(loads, 0, "unchanged since: %llu", (unsigned long long)loads);
+
+	/* Other bytes under its name: they do not match it. */
+	other = manifest_json("other", "2025-03-01T00:00:00Z", NULL);
+	cr_assert_eq(unlinkat(cas.refs_fd, served, 0), 0);
+	put_raw(served, other);
+	cr_expect_eq(choose_counted(memo, served, &ref, &r, &heads, &loads), 0);
+	cr_expect_str_eq(ref.name, older, "a ref whose bytes do not match its name served");
+	cr_expect_eq(r.n, 1);
+	free(other);
+	free(json);
 	volt_refs_memo_free(memo);
 }

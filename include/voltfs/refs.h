@@ -60,7 +60,9 @@ void volt_refs_memo_stats(const struct volt_refs_memo *memo, struct volt_refs_st
  * new names have their head read, then the best candidate is loaded in
  * full; if it fails to load, it is reported, remembered, and the next one is
  * tried. When the winner is named keep (a ref already loaded, may be NULL),
- * nothing is loaded: 1 with *ref set and m empty. Else 0 with m loaded and
+ * 1 with *ref set and m empty: nothing is read unless its file was
+ * replaced since (then it is parsed again, and if its bytes no longer
+ * match its name, refused and the next one tried). Else 0 with m loaded and
  * *ref set; -ENOENT when no ref is usable; or -errno (-ENOMEM: nothing was
  * decided). A ref is reported when it is found bad, not at every choice.
  */
