@@ -210,12 +210,25 @@ void volt_cas_release(struct volt_cas *cas)
 	cas->path = NULL;
 }
 
+/*
+ * A link in objects/ is refused (ELOOP, then EIO). voltfs-test-nocheck, a
+ * test-only build never installed, follows it, so that test_confine shows the
+ * daemon's Landlock domain refusing an object that leads outside the store.
+ */
+#ifdef VOLTFS_TEST_NO_PATH_CHECK
+#define OBJECT_NOFOLLOW 0
+#define OBJECT_STAT_NOFOLLOW 0
+#else
+#define OBJECT_NOFOLLOW O_NOFOLLOW
+#define OBJECT_STAT_NOFOLLOW AT_SYMLINK_NOFOLLOW
+#endif
+
 int volt_cas_stat_object(const struct volt_cas *cas, const struct volt_hash *h, struct stat *st)
 {
 	char name[VOLT_HASH_HEX_MAX + 1];
 
 	volt_hash_format(h, name);
-	if (fstatat(cas->objects_fd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(cas->objects_fd, name, st, OBJECT_STAT_NOFOLLOW) < 0)
 		return -errno;
 	return S_ISREG(st->st_mode) ? 0 : -EIO;
 }
@@ -259,7 +272,7 @@ int volt_cas_open_object(const struct volt_cas *cas, const struct volt_hash *h, 
 	 * device node or a FIFO can have effects of its own. O_PATH opens
 	 * nothing (a symbolic link itself, with O_NOFOLLOW).
 	 */
-	fd_path = openat(cas->objects_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd_path = openat(cas->objects_fd, name, O_PATH | OBJECT_NOFOLLOW | O_CLOEXEC);
 	if (fd_path < 0)
 		return -errno;
 	if (fstat(fd_path, st) < 0) {

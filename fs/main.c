@@ -4,6 +4,7 @@
  * comes from the catalog (core) through the operations in ops.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
+#include <unistd.h>
 
+#include "confine.h"
 #include "voltfs.h"
 
 struct options {
@@ -22,6 +25,7 @@ struct options {
 	char *kernel;
 	int noverify;
 	int keep_cas_cache;
+	int noconfine;
 	char *loglevel;
 	char *kvm;
 	unsigned int max_fds;
@@ -46,6 +50,7 @@ static const struct fuse_opt option_spec[] = {
 	/* Seen here and kept for libfuse: the init reply must repeat it. */
 	FUSE_OPT_KEY("max_read=", KEY_MAX_READ),
 	{ "keep_cas_cache", offsetof(struct options, keep_cas_cache), 1 },
+	{ "noconfine", offsetof(struct options, noconfine), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -102,6 +107,8 @@ static void usage(FILE *to)
 		"                           default they are dropped: cached once, in the mount)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
 		"                           the foreground, else syslog\n"
+		"    -o noconfine           serve unconfined: no NO_NEW_PRIVS, Landlock or\n"
+		"                           dropped capabilities once mounted\n"
 		"    -o kvm=auto|yes|no     whether the default link counts KVM profiles: auto\n"
 		"                           (default) when /dev/kvm is a character device\n"
 		"    -h, --help             this text\n"
@@ -157,16 +164,18 @@ static int add_mount_options(struct fuse_args *args, const char *cas)
  * The kernel gives a FUSE mount 128 KiB of read-ahead and INIT can only lower
  * it, so a cold sequential read asks one small request at a time. The mount's
  * bdi ("0:<minor>", from mountinfo: no request to ourselves) takes a larger
- * window, as ext4 has; written once INIT is done, or INIT would undo it.
+ * window, as ext4 has; written once INIT is done, or INIT would undo it, but
+ * opened right after mounting: a confined daemon can open neither file.
  */
-void voltfs_set_readahead(struct voltfs *fs)
+void voltfs_readahead_prepare(struct voltfs *fs)
 {
 	char line[8192], dev[32], point[PATH_MAX], path[128];
 	bool found = false;
 	FILE *f;
 
-	if (!__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
+	if (!fs->ra_pending)
 		return;
+	fs->ra_pending = 0;
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return;
@@ -178,12 +187,23 @@ void voltfs_set_readahead(struct voltfs *fs)
 	if (!found)
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
-	f = fopen(path, "we");
-	if (!f)
-		return; /* not root, or no sysfs: the kernel's default stays */
-	fprintf(f, "%u\n", fs->readahead_kb);
-	if (fclose(f) != 0)
-		voltfs_log(LOG_WARNING, "%s: %s", path, strerror(errno));
+	fs->ra_fd = open(path, O_WRONLY | O_CLOEXEC);
+	/* Not root, or no sysfs: the kernel's default stays. */
+	fs->ra_pending = fs->ra_fd >= 0;
+}
+
+void voltfs_set_readahead(struct voltfs *fs)
+{
+	char val[16];
+	int n;
+
+	if (!__atomic_exchange_n(&fs->ra_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	n = snprintf(val, sizeof(val), "%u\n", fs->readahead_kb);
+	if (write(fs->ra_fd, val, (size_t)n) != n)
+		voltfs_log(LOG_WARNING, "read_ahead_kb: %s", strerror(errno));
+	close(fs->ra_fd);
+	fs->ra_fd = -1;
 }
 
 /* Raise the soft descriptor limit to the hard one; leave room for FUSE and logging. */
@@ -200,6 +220,29 @@ static unsigned int max_fds_limit(void)
 	if (rl.rlim_cur <= 128)
 		return 64;
 	return rl.rlim_cur > 1u << 20 ? 1u << 20 : (unsigned int)rl.rlim_cur - 64;
+}
+
+/*
+ * From here on the daemon only reads beneath the store (and answers on the
+ * /dev/fuse it holds). Before any thread exists: the watch and libfuse's
+ * workers start from this one and inherit its confinement.
+ */
+static int confine(const struct voltfs *fs, const struct fuse_cmdline_opts *cmd, const char *cas,
+		   struct voltfs_unmounter *um)
+{
+	struct voltfs_confine c = {
+		.store = cas,
+		.dev_fuse = cmd->clone_fd != 0,
+		/* Passthrough's backing files need CAP_SYS_ADMIN: set this while it is on. */
+		.keep_sys_admin = false,
+	};
+	int ret = voltfs_unmounter_start(um, fs->mountpoint);
+
+	if (ret < 0) {
+		voltfs_log(LOG_ERR, "unmount helper: %s", strerror(-ret));
+		return ret;
+	}
+	return voltfs_confine_apply(&c);
 }
 
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
@@ -227,7 +270,9 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct volt_catalog_opts copts = { 0 };
 	struct options o = { .max_fds = 1024, .readahead_kb = 1024 };
-	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 } };
+	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 },
+			     .ra_fd = -1 };
+	struct voltfs_unmounter um = { .pid = -1, .fd = -1 };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
 	int ret, level, kvm, status = 1;
 	bool mounted = false, objects = false;
@@ -319,6 +364,9 @@ int main(int argc, char *argv[])
 	voltfs_log_init(cmd.foreground, level);
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
+	voltfs_readahead_prepare(&fs);
+	if (!o.noconfine && confine(&fs, &cmd, cas, &um) < 0)
+		goto out_signals;
 	/* After daemonizing: the thread must live in the process that serves. */
 	snprintf(refs, sizeof(refs), "%s/refs", cas);
 	ret = voltfs_watch_start(&fs, refs);
@@ -333,12 +381,16 @@ int main(int argc, char *argv[])
 	if (ret < 0)
 		voltfs_log(LOG_ERR, "session loop: %s", strerror(-ret));
 out_signals:
+	/* Confined, only the helper can unmount; libfuse then finds it done. */
+	voltfs_unmounter_finish(&um, fuse_session_fd(fs.se));
 	if (mounted)
 		fuse_session_unmount(fs.se);
 	fuse_remove_signal_handlers(fs.se);
 out_session:
 	fuse_session_destroy(fs.se);
 out_cas:
+	if (fs.ra_fd >= 0)
+		close(fs.ra_fd);
 	volt_catalog_free(fs.catalog);
 	if (objects)
 		voltfs_objects_release(&fs.objects);

@@ -105,8 +105,9 @@ struct voltfs {
 	bool drop_cas_cache; /* drop the store's pages once served: cached once, in the mount */
 	unsigned int readahead_kb; /* the mount's read-ahead, set after INIT */
 	int ra_pending;		   /* not set yet */
-	unsigned int max_read;	   /* -o max_read, 0 if not given */
-	enum voltfs_kvm kvm;	   /* may the default link pick a KVM profile */
+	int ra_fd; /* its bdi's read_ahead_kb, opened at mount (a confined daemon cannot) */
+	unsigned int max_read; /* -o max_read, 0 if not given */
+	enum voltfs_kvm kvm;   /* may the default link pick a KVM profile */
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
@@ -193,6 +194,8 @@ const char *voltfs_default_target(struct voltfs *fs);
 int voltfs_attr_of_default(struct voltfs *fs, const char *target, struct stat *st);
 
 /* main.c: the mount's read-ahead, once INIT is done (the first request after it calls this). */
+/* Open the mount's read_ahead_kb right after mounting; written once INIT is done. */
+void voltfs_readahead_prepare(struct voltfs *fs);
 void voltfs_set_readahead(struct voltfs *fs);
 
 /* xattr.c: values into buf (at least 1 KiB): a length, -ENODATA, or -errno. */

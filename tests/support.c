@@ -191,6 +191,12 @@ static bool is_fuse_mount(const char *mnt)
 
 void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *opts)
 {
+	vt_mount_bin(m, VOLTFS_BIN, cas, mnt, opts);
+}
+
+void vt_mount_bin(struct vt_mount *m, const char *bin, const char *cas, const char *mnt,
+		  const char *opts)
+{
 	struct timespec pause = { 0, 5 * 1000 * 1000 };
 	int status;
 
@@ -212,9 +218,9 @@ void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *
 		dup2(fd, 2);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (opts)
-			execl(VOLTFS_BIN, "voltfs", "-f", "-o", opts, cas, mnt, (char *)NULL);
+			execl(bin, "voltfs", "-f", "-o", opts, cas, mnt, (char *)NULL);
 		else
-			execl(VOLTFS_BIN, "voltfs", "-f", cas, mnt, (char *)NULL);
+			execl(bin, "voltfs", "-f", cas, mnt, (char *)NULL);
 		_exit(127);
 	}
 	/* Bounded wait for the kernel to show the mount: at most 10 s. */

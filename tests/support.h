@@ -48,6 +48,9 @@ bool vt_have_fuse(void);
  * (bounded poll on statfs, no fixed sleep). opts may be NULL.
  */
 void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *opts);
+/* The same with another build of the daemon (bin: its path). */
+void vt_mount_bin(struct vt_mount *m, const char *bin, const char *cas, const char *mnt,
+		  const char *opts);
 /* fusermount3 -u, then wait for the daemon: its exit status (0 = clean). */
 int vt_unmount(struct vt_mount *m);
 /* For a test's .fini: unmount (lazily) and reap, asserting nothing. */
