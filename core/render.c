@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "voltfs/refs.h"
 #include "voltfs/render.h"
 #include "voltfs/tree.h"
 
@@ -223,6 +224,113 @@ static int check_input(const struct volt_render_input *in)
 	return 0;
 }
 
+/*
+ * The length of one UTF-8 character at s (n bytes left), or 0 where systemd's
+ * utf8_is_valid() says no: a bad or short sequence, an overlong form, a
+ * surrogate, past U+10FFFF, or a noncharacter (U+FDD0..U+FDEF, U+xFFFE/F).
+ */
+static size_t utf8_char(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t c;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		len = 2, c = s[0] & 0x1fu;
+	else if ((s[0] & 0xf0) == 0xe0)
+		len = 3, c = s[0] & 0x0fu;
+	else if ((s[0] & 0xf8) == 0xf0)
+		len = 4, c = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 2 && c < 0x80) || (len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) || (c >= 0xfdd0 && c <= 0xfdef) ||
+	    (c & 0xfffe) == 0xfffe)
+		return 0;
+	return len;
+}
+
+/*
+ * What systemd takes in a unit (systemd.syntax(7), systemd.service(5),
+ * checked with systemd-analyze verify): a line that is not UTF-8 is ignored
+ * whole, and \r ends a line as \n does, quoted or not. ExecStart='s
+ * executable path, which the mount point starts (as it starts Environment=),
+ * may hold no control character, quote or backslash, quoted or not
+ * ("Executable name contains special characters"). % and $ are escaped, so
+ * they are fine.
+ */
+static const char *unit_refusal(const char *s, bool path)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = s ? strlen(s) : 0;
+
+	for (size_t i = 0, len; i < n; i += len) {
+		if (u[i] == '\n' || u[i] == '\r')
+			return "a line break would end the unit's line";
+		if (path && (u[i] < 0x20 || u[i] == 0x7f))
+			return "systemd refuses a control character in ExecStart='s executable "
+			       "path";
+		if (path && (u[i] == '"' || u[i] == '\'' || u[i] == '\\'))
+			return "systemd refuses quotes and backslashes in ExecStart='s executable "
+			       "path";
+		len = utf8_char(u + i, n - i);
+		if (!len)
+			return "not UTF-8: systemd ignores a unit line that is not";
+	}
+	return NULL;
+}
+
+/* The longest profile folder name: "<profile>@<8 hex id>". */
+static size_t profile_dir_name_max(void)
+{
+	size_t max = 0;
+
+	for (int p = 0; volt_profile_name((enum volt_profile)p); p++)
+		if (strlen(volt_profile_name((enum volt_profile)p)) > max)
+			max = strlen(volt_profile_name((enum volt_profile)p));
+	return max + 1 + VOLT_REF_ID_LEN;
+}
+
+int volt_render_check_mountpoint(const char *mnt, const char **why)
+{
+	/* "<mnt>/<profile>@<id>/bin/<binary>", the binary at most NAME_MAX. */
+	size_t suffix = 1 + profile_dir_name_max() + strlen("/bin/") + VOLT_NAME_MAX;
+
+	*why = unit_refusal(mnt, true);
+	if (!*why && mnt && strlen(mnt) + suffix >= PATH_MAX)
+		*why = "too long: the unit's executable path would pass PATH_MAX, which systemd "
+		       "refuses";
+	return *why ? -EINVAL : 0;
+}
+
+int volt_render_check_arg(const char *s, const char **why)
+{
+	*why = unit_refusal(s, false);
+	return *why ? -EINVAL : 0;
+}
+
+/*
+ * The unit's own rules on top: the exec path (profile folder, arch) as
+ * volt_render_check_mountpoint says, the arguments' strings as
+ * volt_render_check_arg does.
+ */
+static int check_unit_input(const struct volt_render_input *in, size_t exec_len)
+{
+	if (unit_refusal(in->profile_dir, true) || unit_refusal(in->arch, true) ||
+	    unit_refusal(in->name, false) || unit_refusal(in->rootfs, false) ||
+	    unit_refusal(in->kernel, false) || exec_len >= PATH_MAX)
+		return -EINVAL;
+	return 0;
+}
+
 /* BuildQEMUArgs, then (for unit) the kernel words SystemdUnitContent appends. */
 static void write_argv(struct argv_writer *w, const struct volt_render_input *in, bool kernel)
 {
@@ -327,6 +435,9 @@ int volt_render_unit(const struct volt_render_input *in, struct volt_text *out)
 	if (volt_profile_binary_name(in->arch, binary, sizeof(binary)))
 		return -EINVAL;
 	dlen = dir_len(in->profile_dir);
+	ret = check_unit_input(in, (size_t)dlen + strlen("/bin/") + strlen(binary));
+	if (ret)
+		return ret;
 
 	buf_puts(&b, "[Unit]\nDescription=Volt VM: ");
 	buf_puts(&b, in->name);
@@ -335,7 +446,18 @@ int volt_render_unit(const struct volt_render_input *in, struct volt_text *out)
 	buf_puts(&b, ")\nAfter=network.target\n\n[Service]\nType=simple\nEnvironment=");
 	put_wordf(&b, &scratch, QUOTE_PLAIN, "LD_LIBRARY_PATH=%.*s/lib", dlen, in->profile_dir);
 	buf_puts(&b, "\nExecStart=");
-	put_wordf(&b, &scratch, QUOTE_PLAIN, "%.*s/bin/%s", dlen, in->profile_dir, binary);
+	/*
+	 * systemd expands $ in every word of argv when it starts the service,
+	 * argv[0] too, but not in the path it executes: with a $ in the path,
+	 * "@PATH ARGV0" hands it argv[0] apart, written as an argument ($$).
+	 */
+	if (memchr(in->profile_dir, '$', (size_t)dlen) || strchr(binary, '$')) {
+		put_wordf(&b, &scratch, QUOTE_PLAIN, "@%.*s/bin/%s", dlen, in->profile_dir, binary);
+		buf_putc(&b, ' ');
+		put_wordf(&b, &scratch, QUOTE_ARG, "%.*s/bin/%s", dlen, in->profile_dir, binary);
+	} else {
+		put_wordf(&b, &scratch, QUOTE_PLAIN, "%.*s/bin/%s", dlen, in->profile_dir, binary);
+	}
 	buf_puts(&b, " \\\n");
 	write_argv(&w, in, true);
 	buf_puts(&b, "\nKillMode=mixed\nTimeoutStopSec=30\nRestart=no\n\n"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "voltfs/render.h"
 #include "voltfs.h"
 
 struct options {
@@ -128,14 +129,20 @@ static int parse_kvm(const char *s)
 	return -1;
 }
 
-/* A newline in a path would forge lines in args, env and unit. */
-static int check_render_input(const char *what, const char *s)
+/*
+ * Every profile's unit carries the mount point (ExecStart='s executable path,
+ * Environment=) and the rootfs and kernel (arguments): refuse at start what
+ * systemd would refuse or read otherwise, and a newline, which would forge
+ * lines in args and env as well.
+ */
+static int check_render_input(const char *what, const char *s, bool path)
 {
-	if (s && strchr(s, '\n')) {
-		fprintf(stderr, "voltfs: %s holds a newline\n", what);
-		return -1;
-	}
-	return 0;
+	const char *why;
+
+	if ((path ? volt_render_check_mountpoint(s, &why) : volt_render_check_arg(s, &why)) == 0)
+		return 0;
+	fprintf(stderr, "voltfs: %s cannot go into the unit: %s\n", what, why);
+	return -1;
 }
 
 static int add_mount_options(struct fuse_args *args, const char *cas)
@@ -312,8 +319,9 @@ int main(int argc, char *argv[])
 		status = 2;
 		goto out_args;
 	}
-	if (check_render_input("mount point", mnt) || check_render_input("rootfs", o.rootfs) ||
-	    check_render_input("kernel", o.kernel))
+	if (check_render_input("the mount point", mnt, true) ||
+	    check_render_input("-o rootfs", o.rootfs, false) ||
+	    check_render_input("-o kernel", o.kernel, false))
 		goto out_args;
 	ret = volt_cas_open(&fs.cas, cas, false);
 	if (ret < 0) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,9 +431,63 @@ static void expected_words(const struct volt_render_input *in, bool kernel, stru
 }
 
 /*
- * What systemd makes of one word of a unit file (len bytes at s): specifiers
- * first (%% is %, a lone % is a specifier, so wrong here), then quotes and
- * C escapes, then in ExecStart= arguments $$ is $ (a lone $ is a variable).
+ * Is s (n bytes) UTF-8 as systemd's utf8_is_valid() says? By the table of
+ * well-formed byte sequences (RFC 3629), then no noncharacter (U+FDD0..FDEF,
+ * U+xFFFE/F), which systemd refuses too.
+ */
+static bool systemd_utf8(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char b = s[i];
+		size_t len = b < 0x80		      ? 1
+			     : b >= 0xc2 && b <= 0xdf ? 2
+			     : b >= 0xe0 && b <= 0xef ? 3
+			     : b >= 0xf0 && b <= 0xf4 ? 4
+						      : 0;
+		unsigned char lo = 0x80, hi = 0xbf;
+		uint32_t c = b;
+
+		if (!len || i + len > n)
+			return false;
+		if (b == 0xe0)
+			lo = 0xa0;
+		else if (b == 0xed)
+			hi = 0x9f;
+		else if (b == 0xf0)
+			lo = 0x90;
+		else if (b == 0xf4)
+			hi = 0x8f;
+		if (len > 1) {
+			c = b & (0xff >> (len + 1));
+			if (s[i + 1] < lo || s[i + 1] > hi)
+				return false;
+			for (size_t k = 1; k < len; k++) {
+				if (k > 1 && (s[i + k] < 0x80 || s[i + k] > 0xbf))
+					return false;
+				c = c << 6 | (s[i + k] & 0x3f);
+			}
+		}
+		if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* systemd's rules for ExecStart='s executable path, on the path it read. */
+static bool systemd_exec_path_ok(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || strchr("\"'\\", *p))
+			return false;
+	return true;
+}
+
+/*
+ * What systemd makes of one word of a unit file (len bytes at s): a line
+ * that is not UTF-8 is ignored and \r ends a line; then specifiers (%% is %,
+ * a lone % is a specifier, so wrong here), then quotes and C escapes, then
+ * in ExecStart= arguments $$ is $ (a lone $ is a variable).
  * Returns the word (malloc'ed) or NULL if systemd would not read it back as
  * one literal word.
  */
@@ -442,6 +497,8 @@ static char *systemd_word(const char *s, size_t len, bool dollars)
 	size_t n = 0, m = 0;
 
 	CHECK(a && b);
+	if (!systemd_utf8((const unsigned char *)s, len) || memchr(s, '\r', len))
+		goto bad;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '%' && (i + 1 == len || s[++i] != '%'))
 			goto bad;
@@ -495,6 +552,43 @@ static void check_word(const char *s, size_t len, bool dollars, const char *want
 	free(w);
 }
 
+/* The end of the unit word at p: past its closing quote, or at the next space. */
+static const char *word_end(const char *p, const char *end)
+{
+	if (p < end && *p == '"') {
+		for (p++; p < end && *p != '"'; p++)
+			if (*p == '\\' && p + 1 < end)
+				p++;
+		return p < end ? p + 1 : end;
+	}
+	while (p < end && *p != ' ')
+		p++;
+	return p;
+}
+
+/*
+ * ExecStart='s first line, [p, end): the executable path, which systemd may
+ * take only as its rules say; and since it expands $ in argv[0] but not in the
+ * path, a path with a $ comes as "@PATH ARGV0", and only such a path does.
+ */
+static void check_exec(const char *p, const char *end, const char *path)
+{
+	const char *w = word_end(p, end);
+	char *at;
+
+	CHECK(systemd_exec_path_ok(path));
+	if (w == end) {
+		CHECK(!strchr(path, '$'));
+		check_word(p, (size_t)(end - p), false, path);
+		return;
+	}
+	CHECK(strchr(path, '$') && *w == ' ');
+	CHECK(asprintf(&at, "@%s", path) >= 0);
+	check_word(p, (size_t)(w - p), false, at);
+	check_word(w + 1, (size_t)(end - w - 1), true, path);
+	free(at);
+}
+
 static const char unit_tail[] = "\nKillMode=mixed\nTimeoutStopSec=30\nRestart=no\n\n"
 				"[Install]\nWantedBy=multi-user.target\n";
 
@@ -528,7 +622,7 @@ static void check_unit(const struct volt_render_input *in, const struct volt_tex
 	CHECK(exec && exec < end);
 	CHECK(asprintf(&want, "%.*s/bin/qemu-system-%s", dl, in->profile_dir,
 		       in->arch && *in->arch ? in->arch : "x86_64") >= 0);
-	check_word(p, (size_t)(exec - p), false, want);
+	check_exec(p, exec, want);
 	free(want);
 	p = exec + 3;
 	expected_words(in, true, &ws);
@@ -567,6 +661,33 @@ static bool has_newline(const char *s)
 	return s && strchr(s, '\n');
 }
 
+static bool utf8_no_cr(const char *s)
+{
+	return !s || (systemd_utf8((const unsigned char *)s, strlen(s)) && !strchr(s, '\r'));
+}
+
+/*
+ * What systemd takes, from the inputs: the executable path (the profile
+ * folder, the arch) by its rules and within PATH_MAX, every string UTF-8
+ * without \r.
+ */
+static bool unit_takes(const struct volt_render_input *in)
+{
+	const char *arch = in->arch && *in->arch ? in->arch : "x86_64";
+	char *path;
+	bool ok;
+
+	if (!utf8_no_cr(in->name) || !utf8_no_cr(in->rootfs) || !utf8_no_cr(in->kernel) ||
+	    !utf8_no_cr(in->profile_dir) || !utf8_no_cr(in->arch) ||
+	    !systemd_exec_path_ok(in->profile_dir) || !systemd_exec_path_ok(arch))
+		return false;
+	CHECK(asprintf(&path, "%.*s/bin/qemu-system-%s", trimmed_len(in->profile_dir),
+		       in->profile_dir, arch) >= 0);
+	ok = strlen(path) < 4096; /* PATH_MAX */
+	free(path);
+	return ok;
+}
+
 int voltfs_fuzz_render(const uint8_t *data, size_t size)
 {
 	struct render_case rc;
@@ -583,6 +704,8 @@ int voltfs_fuzz_render(const uint8_t *data, size_t size)
 	/* The binary, qemu-system-<arch>, must fit in a file name. */
 	unit_ok = valid &&
 		  strlen("qemu-system-") + strlen(in->arch ? in->arch : "") <= VOLT_NAME_MAX;
+	/* And systemd must take every string where the unit puts it. */
+	unit_ok = unit_ok && unit_takes(in);
 	for (int which = 0; which < VOLT_SYNTH_COUNT; which++) {
 		bool ok = which == VOLT_SYNTH_UNIT ? unit_ok : valid;
 

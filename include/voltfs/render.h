@@ -33,11 +33,23 @@ struct volt_text {
 /*
  * Each returns 0 with *out filled (free out->buf), -ENOMEM, or -EINVAL for
  * an input that cannot be rendered (invalid profile, NULL profile_dir or
- * name, a newline in a path or name: it would forge lines).
+ * name, a newline in a path or name: it would forge lines; for unit also
+ * what systemd would refuse or read otherwise, see below).
  */
 int volt_render_args(const struct volt_render_input *in, struct volt_text *out);
 int volt_render_env(const struct volt_render_input *in, struct volt_text *out);
 int volt_render_unit(const struct volt_render_input *in, struct volt_text *out);
+
+/*
+ * What unit can carry, for a check at start: a mount point (it starts
+ * ExecStart='s executable path and Environment=: no control character, quote
+ * or backslash, UTF-8, short enough for PATH_MAX), or an ExecStart= argument
+ * such as a rootfs or kernel (UTF-8, no line break). NULL is no value, fine.
+ * 0, or -EINVAL with *why set to a static sentence saying what systemd would
+ * do with it. volt_render_unit refuses (-EINVAL) the same.
+ */
+int volt_render_check_mountpoint(const char *mnt, const char **why);
+int volt_render_check_arg(const char *s, const char **why);
 
 /* Render one synthetic file by index (enum volt_synth order: args, env, unit). */
 int volt_render_synth(int which, const struct volt_render_input *in, struct volt_text *out);
