@@ -901,11 +901,18 @@ Test(render_invalid, what_systemd_refuses_in_the_executable_path)
 	}
 }
 
-/* An argument that is not UTF-8, or holds \r, costs the whole ExecStart= line. */
+/*
+ * An argument that is not UTF-8, or holds \r, costs the whole ExecStart= line
+ * (systemd-analyze: "String is not UTF-8 clean, ignoring assignment", also for
+ * noncharacters and surrogates).
+ */
 Test(render_invalid, what_systemd_refuses_in_an_argument)
 {
 	static const char *const args[] = { "/srv/\377", "/srv/a\rb", "/srv/\300\257",
-					    "/srv/\357\267\220" };
+					    "/srv/\357\267\220",
+					    /* U+FDE0 and U+FFFE, noncharacters; a surrogate */
+					    "/srv/\357\267\240", "/srv/\357\277\276",
+					    "/srv/\355\240\200" };
 
 	for (size_t i = 0; i < sizeof(args) / sizeof(*args); i++) {
 		struct volt_render_input in = kvm_linux;
