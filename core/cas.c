@@ -345,11 +345,14 @@ static int copy_fd_hashed(int dst, int src, struct volt_hash *h)
 static int put_atomic(int dirfd, const char *name, mode_t mode, bool replace,
 		      int (*fill)(int fd, const void *arg), const void *arg)
 {
+	static unsigned long seq; /* threads of one process write at once */
 	char tmp[128];
 	int fd, ret;
 
-	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%s", (long)getpid(), name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%lu-%s", (long)getpid(),
+		 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED), name);
+	/* Read-write: a writer may check what it wrote before the name is given. */
+	fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	ret = fill(fd, arg);
@@ -415,6 +418,31 @@ int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_has
 	if (ret == 0)
 		*written = true;
 	return ret;
+}
+
+struct fill_arg {
+	int (*fill)(int fd, void *ctx);
+	void *ctx;
+	const struct volt_hash *h;
+};
+
+static int fill_checked(int fd, const void *arg)
+{
+	const struct fill_arg *a = arg;
+	int ret = a->fill(fd, a->ctx);
+
+	/* The bytes are the object's or no name is ever given to them. */
+	return ret < 0 ? ret : volt_cas_verify_fd(fd, a->h);
+}
+
+int volt_cas_put_object(struct volt_cas *cas, const struct volt_hash *h, bool exec,
+			int (*fill)(int fd, void *ctx), void *ctx)
+{
+	char name[VOLT_HASH_HEX_MAX + 1];
+	struct fill_arg a = { fill, ctx, h };
+
+	volt_hash_format(h, name);
+	return put_atomic(cas->objects_fd, name, exec ? 0555 : 0444, false, fill_checked, &a);
 }
 
 struct buf_arg {

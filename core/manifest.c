@@ -473,7 +473,7 @@ void volt_manifest_release(struct volt_manifest *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int read_file(int dirfd, const char *name, char **out, size_t *len_out)
+int volt_manifest_read(int dirfd, const char *name, char **out, size_t *len_out)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -531,7 +531,7 @@ int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, con
 	volt_diag_clear(d);
 	if (d)
 		snprintf(d->file, sizeof(d->file), "%s", name);
-	ret = read_file(dirfd, name, &buf, &len);
+	ret = volt_manifest_read(dirfd, name, &buf, &len);
 	if (ret == -EBADMSG)
 		return volt_diag_set(d, ret, NULL, "not a regular file");
 	if (ret == -EFBIG)

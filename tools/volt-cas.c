@@ -258,6 +258,23 @@ static const struct command commands[] = {
 	  "  --grace SECONDS      keep what was modified less than this long ago (default 3600):\n"
 	  "                       a running build writes its objects before its ref\n",
 	  vc_cmd_gc },
+	{ "push", "[--jobs N] [--ca FILE] [--auth-file FILE] PROFILE[@ID] REGISTRY/REPO",
+	  "Push the build that serves PROFILE (or the pin PROFILE@ID) to an OCI registry as\n"
+	  "one artifact: its ref and one blob per distinct object, each verified against its\n"
+	  "name first and sent only if the registry lacks it, then the manifest, tagged\n"
+	  "PROFILE-ID and PROFILE. REGISTRY/REPO is HOST[:PORT]/REPO (HTTPS) or\n"
+	  "http://HOST[:PORT]/REPO. Credentials: the auths of --auth-file, else of\n"
+	  "$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json.\n"
+	  "\n"
+	  "  --jobs N             uploads at a time (default 4)\n"
+	  "  --ca FILE            trust these CAs (PEM) instead of the system's\n"
+	  "  --auth-file FILE     credentials (docker config.json / podman auth.json)\n",
+	  vc_cmd_push },
+	{ "pull", "[--jobs N] [--ca FILE] [--auth-file FILE] REGISTRY/REPO PROFILE[@ID]",
+	  "Fetch the build tagged PROFILE (or PROFILE@ID) into the store: every object the\n"
+	  "store lacks, verified against its digest and its name, then the ref, last. The\n"
+	  "last line printed is the ref's path. Options as for push.\n",
+	  vc_cmd_pull },
 	{ "stats", "[--json] MOUNTPOINT",
 	  "The statistics of the voltfs mounted at MOUNTPOINT (its root's user.volt.stats\n"
 	  "and user.volt.version extended attributes) as a table.\n"

@@ -39,6 +39,8 @@ enum {
 	OPT_JOBS,
 	OPT_MODE,
 	OPT_OS,
+	OPT_CA,
+	OPT_AUTH_FILE,
 };
 
 /* cmd's help on stdout; returns 0, the exit status of --help. */
@@ -79,6 +81,8 @@ int vc_cmd_show(const struct command *cmd, const char *cas_path, int argc, char 
 int vc_cmd_assemble(const struct command *cmd, const char *cas_path, int argc, char **argv);
 int vc_cmd_verify(const struct command *cmd, const char *cas_path, int argc, char **argv);
 int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **argv);
+int vc_cmd_push(const struct command *cmd, const char *cas_path, int argc, char **argv);
+int vc_cmd_pull(const struct command *cmd, const char *cas_path, int argc, char **argv);
 int vc_cmd_stats(const struct command *cmd, const char *cas_path, int argc, char **argv);
 
 #endif

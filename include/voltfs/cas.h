@@ -94,6 +94,15 @@ int volt_cas_put_fd(struct volt_cas *cas, int src_fd, bool exec, struct volt_has
 		    uint64_t *size_out, bool *written);
 
 /*
+ * Store the object h from fill, which writes its bytes into fd (a temporary
+ * file in objects/, from offset 0; a download, say). The bytes are checked
+ * against h before the object gets its name: -EIO if they are not h, and
+ * nothing is stored. An object already there is kept. 0 or -errno.
+ */
+int volt_cas_put_object(struct volt_cas *cas, const struct volt_hash *h, bool exec,
+			int (*fill)(int fd, void *ctx), void *ctx);
+
+/*
  * Store a buffer as a ref file named name in refs/, atomically and durably:
  * objects/ is synced first, so the objects a ref names survive a crash that
  * the ref survives. 0 or -errno.

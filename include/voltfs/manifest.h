@@ -62,6 +62,13 @@ int volt_manifest_parse(struct volt_manifest *m, const char *buf, size_t len, st
 int volt_manifest_load(struct volt_manifest *m, int dirfd, const char *name, const char *id,
 		       struct volt_diag *d);
 
+/*
+ * The bytes of refs file name under dirfd (O_NOFOLLOW, a regular file of at
+ * most VOLT_MANIFEST_MAX_BYTES) into *buf (malloc'ed, *len bytes). 0,
+ * -EBADMSG (not a regular file), -EFBIG, or -errno.
+ */
+int volt_manifest_read(int dirfd, const char *name, char **buf, size_t *len);
+
 void volt_manifest_release(struct volt_manifest *m);
 
 /*
