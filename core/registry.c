@@ -4,6 +4,7 @@
  * auth dance on 401, retries, and each endpoint with its checks.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,21 @@
 #include "voltfs/digest.h"
 #include "voltfs/oci.h"
 #include "voltfs/registry.h"
+
+/* d->reason only: where() said which registry and which tag or digest. */
+static int refuse(struct volt_diag *d, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int refuse(struct volt_diag *d, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+	return err;
+}
 
 static bool is_lower_alnum(char c)
 {
@@ -83,16 +99,16 @@ int volt_registry_parse_addr(const char *s, struct volt_registry_addr *a, struct
 	} else if (strncmp(s, "https://", 8) == 0) {
 		s += 8;
 	} else if (strstr(s, "://")) {
-		return volt_diag_set(d, -EINVAL, NULL, "only http:// and https:// registries");
+		return refuse(d, -EINVAL, "only http:// and https:// registries");
 	}
 	slash = strchr(s, '/');
 	if (!slash)
-		return volt_diag_set(d, -EINVAL, NULL, "no repository: want HOST[:PORT]/REPO");
+		return refuse(d, -EINVAL, "no repository: want HOST[:PORT]/REPO");
 	if (!host_ok(s, (size_t)(slash - s)))
-		return volt_diag_set(d, -EINVAL, NULL, "not a host[:port]");
+		return refuse(d, -EINVAL, "not a host[:port]");
 	memcpy(a->host, s, (size_t)(slash - s));
 	if (!repo_ok(slash + 1))
-		return volt_diag_set(d, -EINVAL, NULL,
+		return refuse(d, -EINVAL,
 				     "not a repository name (lowercase [a-z0-9._-] components)");
 	strcpy(a->repo, slash + 1);
 	return 0;
@@ -228,7 +244,7 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 	int ret;
 
 	if (!challenge || volt_auth_parse_challenge(challenge, &ch) < 0)
-		return volt_diag_set(d, -EACCES, NULL,
+		return refuse(d, -EACCES,
 				     "refused (401) without a challenge this "
 				     "client speaks");
 	if (r->creds.user) {
@@ -238,7 +254,7 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 	}
 	if (ch.scheme == VOLT_AUTH_BASIC) {
 		if (!basic)
-			return volt_diag_set(d, -EACCES, NULL,
+			return refuse(d, -EACCES,
 					     "needs credentials (Basic), and none are set for %s",
 					     r->addr.host);
 		set_auth(r, basic, 0);
@@ -251,14 +267,14 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 	    (size_t)snprintf(url, sizeof(url), "%s%cservice=%s&scope=%s", ch.realm,
 			     strchr(ch.realm, '?') ? '&' : '?', svc, scope) >= sizeof(url)) {
 		free(basic);
-		return volt_diag_set(d, -EACCES, NULL, "token realm too long");
+		return refuse(d, -EACCES, "token realm too long");
 	}
 	req.url = url;
 	req.authorization = basic;
 	ret = volt_http_do(h, &req, &resp);
 	free(basic);
 	if (ret < 0)
-		return volt_diag_set(d, ret, NULL, "token server: %s", h->error);
+		return refuse(d, ret, "token server: %s", h->error);
 	if (resp.status != 200) {
 		ret = volt_diag_set(d,
 				    resp.status == 401 || resp.status == 403 ? -EACCES : -EBADMSG,
@@ -269,7 +285,7 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 	ret = volt_auth_parse_token(resp.body ? resp.body : "", resp.len, &token, &expires);
 	volt_http_resp_release(&resp);
 	if (ret < 0)
-		return volt_diag_set(d, ret, NULL, "token server sent no token");
+		return refuse(d, ret, "token server sent no token");
 	if (asprintf(&value, "Bearer %s", token) < 0)
 		value = NULL;
 	explicit_bzero(token, strlen(token));
@@ -310,7 +326,7 @@ static int status_error(const struct volt_http_resp *resp, const char *what, str
 	else if (resp->status == 429 || resp->status >= 500)
 		err = -EIO;
 	error_code(resp, code, sizeof(code));
-	return volt_diag_set(d, err, NULL, "%s: registry answered HTTP %ld%s%s", what, resp->status,
+	return refuse(d, err, "%s: registry answered HTTP %ld%s%s", what, resp->status,
 			     code[0] ? " " : "", code);
 }
 
@@ -356,7 +372,7 @@ static int request(struct volt_registry *r, struct volt_http *h, struct volt_htt
 			return ret;
 	}
 	if (ret < 0)
-		return volt_diag_set(d, ret, NULL, "%s", h->error[0] ? h->error : strerror(-ret));
+		return refuse(d, ret, "%s", h->error[0] ? h->error : strerror(-ret));
 	return 0;
 }
 
@@ -389,13 +405,13 @@ int volt_registry_get_manifest(struct volt_registry *r, struct volt_http *h, con
 	where(r, d, reference);
 	if (by_digest ? volt_digest_parse(&want, reference, strlen(reference)) < 0
 		      : !volt_registry_tag_ok(reference))
-		return volt_diag_set(d, -EINVAL, NULL, "not a tag or digest");
+		return refuse(d, -EINVAL, "not a tag or digest");
 	if (url_for(r, "manifests", reference, url, sizeof(url)) < 0)
 		return -ENAMETOOLONG;
 	req.url = url;
 	ret = request(r, h, &req, &resp, NULL, NULL, d);
 	if (ret == -EFBIG)
-		return volt_diag_set(d, -EFBIG, NULL, "manifest over %zu bytes", max);
+		return refuse(d, -EFBIG, "manifest over %zu bytes", max);
 	if (ret < 0)
 		return ret;
 	if (resp.status != 200) {
@@ -405,7 +421,7 @@ int volt_registry_get_manifest(struct volt_registry *r, struct volt_http *h, con
 	}
 	ret = volt_sha256_buf(digest, resp.body ? resp.body : "", resp.len);
 	if (ret == 0 && by_digest && !volt_hash_equal(digest, &want))
-		ret = volt_diag_set(d, -EBADMSG, NULL, "manifest does not match its digest");
+		ret = refuse(d, -EBADMSG, "manifest does not match its digest");
 	if (ret == 0) {
 		*len = resp.len;
 		*buf = resp.body ? resp.body : strdup("");
@@ -427,7 +443,7 @@ int volt_registry_head_manifest(struct volt_registry *r, struct volt_http *h, co
 
 	where(r, d, tag);
 	if (!volt_registry_tag_ok(tag))
-		return volt_diag_set(d, -EINVAL, NULL, "not a tag");
+		return refuse(d, -EINVAL, "not a tag");
 	if (url_for(r, "manifests", tag, url, sizeof(url)) < 0)
 		return -ENAMETOOLONG;
 	req.url = url;
@@ -438,7 +454,7 @@ int volt_registry_head_manifest(struct volt_registry *r, struct volt_http *h, co
 		ret = status_error(&resp, "manifest", d);
 	else if (!resp.docker_digest ||
 		 volt_digest_parse(digest, resp.docker_digest, strlen(resp.docker_digest)) < 0)
-		ret = volt_diag_set(d, -EBADMSG, NULL, "no Docker-Content-Digest in the answer");
+		ret = refuse(d, -EBADMSG, "no Docker-Content-Digest in the answer");
 	volt_http_resp_release(&resp);
 	return ret;
 }
@@ -460,7 +476,7 @@ int volt_registry_put_manifest(struct volt_registry *r, struct volt_http *h, con
 
 	where(r, d, tag);
 	if (!volt_registry_tag_ok(tag))
-		return volt_diag_set(d, -EINVAL, NULL, "not a tag");
+		return refuse(d, -EINVAL, "not a tag");
 	snprintf(ctype, sizeof(ctype), "Content-Type: %s", media_type);
 	if (url_for(r, "manifests", tag, url, sizeof(url)) < 0)
 		return -ENAMETOOLONG;
@@ -538,7 +554,7 @@ int volt_registry_put_blob(struct volt_registry *r, struct volt_http *h,
 			     resp.location[0] == '/' ? r->addr.host : "", resp.location,
 			     strchr(resp.location, '?') ? '&' : '?', esc) >= sizeof(url)) {
 		volt_http_resp_release(&resp);
-		return volt_diag_set(d, -EBADMSG, NULL, "upload address too long");
+		return refuse(d, -EBADMSG, "upload address too long");
 	}
 	volt_http_resp_release(&resp);
 	req = (struct volt_http_req){ .method = "PUT",
@@ -618,7 +634,7 @@ int volt_registry_get_blob(struct volt_registry *r, struct volt_http *h,
 	req.url = url;
 	ret = request(r, h, &req, &resp, reset ? blob_sink_reset : NULL, &b, d);
 	if (ret == -EFBIG) {
-		ret = volt_diag_set(d, -EFBIG, NULL,
+		ret = refuse(d, -EFBIG,
 				    "blob is longer than the %llu bytes its "
 				    "descriptor says",
 				    (unsigned long long)size);
@@ -629,13 +645,13 @@ int volt_registry_get_blob(struct volt_registry *r, struct volt_http *h,
 	if (resp.status != 200) {
 		ret = status_error(&resp, "blob", d);
 	} else if (b.got != size) {
-		ret = volt_diag_set(d, -EBADMSG, NULL,
+		ret = refuse(d, -EBADMSG,
 				    "blob is %llu bytes, its descriptor says %llu",
 				    (unsigned long long)b.got, (unsigned long long)size);
 	} else {
 		ret = volt_sha256_final(&b.sha, &got);
 		if (ret == 0 && !volt_hash_equal(&got, digest))
-			ret = volt_diag_set(d, -EBADMSG, NULL, "content does not match its digest");
+			ret = refuse(d, -EBADMSG, "content does not match its digest");
 	}
 	volt_http_resp_release(&resp);
 out:

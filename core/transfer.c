@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "voltfs/digest.h"
@@ -474,6 +476,7 @@ int volt_transfer_fetch_object(struct volt_cas *cas, struct volt_registry *r, st
 struct pull_ctx {
 	struct volt_cas *cas;
 	const struct volt_oci *oci;
+	ino_t *made; /* per object: the inode this pull wrote, 0 if none */
 };
 
 static int pull_one(struct pool *p, struct volt_http *h, size_t i, struct volt_diag *d)
@@ -489,9 +492,28 @@ static int pull_one(struct pool *p, struct volt_http *h, size_t i, struct volt_d
 		return 0;
 	}
 	ret = volt_transfer_fetch_object(c->cas, p->r, h, b, &got, d);
+	if (ret == 0 && volt_cas_stat_object(c->cas, &b->object, &st) == 0)
+		c->made[i] = st.st_ino;
 	if (ret == 0)
 		pool_count(p, false, got);
 	return ret;
+}
+
+/* A pull that fails leaves the store as it found it: its own new objects go. */
+static void pull_undo(const struct pull_ctx *c)
+{
+	for (size_t i = 0; i < c->oci->n_objects; i++) {
+		char name[VOLT_HASH_HEX_MAX + 1];
+		struct stat st;
+
+		if (!c->made[i])
+			continue;
+		volt_hash_format(&c->oci->objects[i].object, name);
+		/* Only what this pull wrote: another writer's copy since then stays. */
+		if (fstatat(c->cas->objects_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == c->made[i])
+			unlinkat(c->cas->objects_fd, name, 0);
+	}
 }
 
 int volt_transfer_pull(struct volt_cas *cas, struct volt_registry *r, const char *tag, int jobs,
@@ -514,15 +536,18 @@ int volt_transfer_pull(struct volt_cas *cas, struct volt_registry *r, const char
 	for (size_t i = 0; i < b.oci.n_objects; i++)
 		stats->bytes += b.oci.objects[i].size;
 	{
-		struct pull_ctx c = { cas, &b.oci };
+		struct pull_ctx c = { cas, &b.oci, calloc(b.oci.n_objects + 1, sizeof(ino_t)) };
 		struct pool p = {
 			.n = b.oci.n_objects, .stats = stats, .r = r, .fn = pull_one, .ctx = &c
 		};
 
-		ret = pool_run(&p, jobs, progress, ctx, d);
+		ret = c.made ? pool_run(&p, jobs, progress, ctx, d) : -ENOMEM;
+		if (ret == 0)
+			ret = volt_cas_put_ref(cas, b.ref.name, b.ref_bytes, b.ref_len);
+		if (ret < 0 && c.made)
+			pull_undo(&c);
+		free(c.made);
 	}
-	if (ret == 0)
-		ret = volt_cas_put_ref(cas, b.ref.name, b.ref_bytes, b.ref_len);
 	if (ret == 0) {
 		*ref = b.ref;
 		if (progress)
