@@ -16,6 +16,7 @@
 
 #include "confine.h"
 #include "voltfs/render.h"
+#include "passthrough.h"
 #include "voltfs.h"
 
 struct options {
@@ -27,6 +28,7 @@ struct options {
 	int noverify;
 	int keep_cas_cache;
 	int noconfine;
+	int nopassthrough;
 	char *loglevel;
 	char *kvm;
 	unsigned int max_fds;
@@ -52,6 +54,7 @@ static const struct fuse_opt option_spec[] = {
 	FUSE_OPT_KEY("max_read=", KEY_MAX_READ),
 	{ "keep_cas_cache", offsetof(struct options, keep_cas_cache), 1 },
 	{ "noconfine", offsetof(struct options, noconfine), 1 },
+	{ "nopassthrough", offsetof(struct options, nopassthrough), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -106,6 +109,10 @@ static void usage(FILE *to)
 		"kernel's)\n"
 		"    -o keep_cas_cache      keep the store's pages cached after serving them (by\n"
 		"                           default they are dropped: cached once, in the mount)\n"
+		"    -o nopassthrough       serve every object's bytes from the daemon (by "
+		"default\n"
+		"                           the kernel reads objects from the store itself, where\n"
+		"                           it can: FUSE passthrough, which needs CAP_SYS_ADMIN)\n"
 		"    -o loglevel=LEVEL      error, warning, info (default) or debug; stderr in\n"
 		"                           the foreground, else syslog\n"
 		"    -o noconfine           serve unconfined: no NO_NEW_PRIVS, Landlock or\n"
@@ -240,8 +247,8 @@ static int confine(const struct voltfs *fs, const struct fuse_cmdline_opts *cmd,
 	struct voltfs_confine c = {
 		.store = cas,
 		.dev_fuse = cmd->clone_fd != 0,
-		/* Passthrough's backing files need CAP_SYS_ADMIN: set this while it is on. */
-		.keep_sys_admin = false,
+		/* Passthrough's backing files need CAP_SYS_ADMIN: kept while it may be on. */
+		.keep_sys_admin = voltfs_passthrough_on(fs),
 	};
 	int ret = voltfs_unmounter_start(um, fs->mountpoint);
 
@@ -337,6 +344,7 @@ int main(int argc, char *argv[])
 	fs.ra_pending = o.readahead_kb != 0;
 	fs.max_read = o.max_read;
 	fs.kvm = (enum voltfs_kvm)kvm;
+	fs.passthrough = !o.nopassthrough && voltfs_pass_built();
 	level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
 	if (level < 0) {
 		fprintf(stderr, "voltfs: loglevel must be error, warning, info or debug\n");

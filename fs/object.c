@@ -219,7 +219,7 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own)
 	return fd;
 }
 
-void voltfs_object_close(struct voltfs *fs, uint32_t rec)
+void voltfs_object_close(struct voltfs *fs, uint32_t rec, bool drop)
 {
 	struct voltfs_objects *t = &fs->objects;
 	struct voltfs_fd_slot *s = NULL;
@@ -230,7 +230,7 @@ void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 	obj = voltfs_object_record(t, rec);
 	if (obj->slot >= 0 && t->slots[obj->slot].users)
 		s = &t->slots[obj->slot];
-	if (s && s->users == 1 && fs->drop_cas_cache)
+	if (s && s->users == 1 && drop && fs->drop_cas_cache)
 		fd = s->fd;
 	else if (s && --s->users == 0)
 		idle_push(t, obj->slot);
@@ -250,9 +250,9 @@ void voltfs_object_close(struct voltfs *fs, uint32_t rec)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void voltfs_object_close_own(struct voltfs *fs, int fd)
+void voltfs_object_close_own(struct voltfs *fs, int fd, bool drop)
 {
-	if (fs->drop_cas_cache)
+	if (drop && fs->drop_cas_cache)
 		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 }

@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "passthrough.h"
 #include "voltfs.h"
 
 /* A build never changes: what the kernel learns about it stays true. */
@@ -163,17 +164,18 @@ static void voltfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 		fuse_reply_attr(req, &st, timeout);
 }
 
-/* The descriptor an object's fi->fh holds, without its VOLTFS_FH_OWN flag. */
+/* The descriptor an object's fi->fh holds, without its VOLTFS_FH_* flags. */
 static int fh_fd(const struct fuse_file_info *fi)
 {
 	return (int)(uint32_t)fi->fh;
 }
 
-static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+static int voltfs_do_open(struct voltfs *fs, fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
 	struct voltfs_ino in;
 	bool own;
-	int ret, fd;
+	int ret, fd, id;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS;
@@ -191,16 +193,24 @@ static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_in
 		fi->fh = (uint64_t)-1;
 		return 0;
 	}
+	/* Verified first: a corrupt object never gets a backing id. */
 	fd = voltfs_object_open(fs, in.rec, &own);
 	if (fd < 0)
 		return fd;
 	fi->fh = (uint64_t)fd | (own ? VOLTFS_FH_OWN : 0);
+	id = voltfs_backing_get(fs, req, in.rec, fd);
+	if (id > 0) {
+		/* The kernel fails an open with a backing id and keep_cache (EIO). */
+		fi->keep_cache = 0;
+		fi->fh |= VOLTFS_FH_PASS;
+		voltfs_pass_reply(fi, id);
+	}
 	return 0;
 }
 
 static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int ret = voltfs_do_open(fs_of(req), ino, fi);
+	int ret = voltfs_do_open(fs_of(req), req, ino, fi);
 
 	VOLTFS_COUNT(fs_of(req), opens, 1);
 	if (ret < 0)
@@ -235,6 +245,7 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	struct voltfs_ino in;
 	int ret;
 
+	VOLTFS_COUNT(fs_of(req), reads, 1);
 	if (fi->fh != (uint64_t)-1) {
 		/* What the read returns, not what it asked for (lock-free decode). */
 		if (voltfs_ino_decode(fs_of(req), ino, &in) == 0 && off < in.obj->size)
@@ -274,14 +285,20 @@ static void voltfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void voltfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct voltfs *fs = fs_of(req);
+	/* What the daemon served may leave the store's cache; what the kernel read may not. */
+	bool drop = !(fi->fh & VOLTFS_FH_PASS);
 	struct voltfs_ino in;
+	bool object = fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs, ino, &in) == 0 &&
+		      in.kind == VOLTFS_INO_OBJECT;
 
+	if (object)
+		voltfs_backing_put(fs, req, in.rec);
 	/* A shared, cached descriptor is given back, not closed; an own one is closed. */
 	if (fi->fh != (uint64_t)-1 && (fi->fh & VOLTFS_FH_OWN))
-		voltfs_object_close_own(fs_of(req), fh_fd(fi));
-	else if (fi->fh != (uint64_t)-1 && voltfs_ino_decode(fs_of(req), ino, &in) == 0 &&
-		 in.kind == VOLTFS_INO_OBJECT)
-		voltfs_object_close(fs_of(req), in.rec);
+		voltfs_object_close_own(fs, fh_fd(fi), drop);
+	else if (object)
+		voltfs_object_close(fs, in.rec, drop);
 	fuse_reply_err(req, 0);
 }
 
@@ -515,6 +532,12 @@ static void voltfs_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_MOVE;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* Objects read by the kernel from the store, where it offers that. */
+	if (voltfs_passthrough_on(fs) && !voltfs_pass_init(conn)) {
+		__atomic_store_n(&fs->passthrough, 0, __ATOMIC_RELAXED);
+		voltfs_log(LOG_INFO, "the kernel offers no passthrough: every object is served "
+				     "by the daemon");
+	}
 }
 
 /* Every writing operation: the tree is read-only whatever the mount flags say. */

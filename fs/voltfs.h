@@ -18,7 +18,7 @@
 
 /*
  * An object as first seen: its attributes never change (an object's bytes
- * never do). 40 bytes: a host can hold millions. The hash is not kept here:
+ * never do). 48 bytes: a host can hold millions. The hash is not kept here:
  * it lives in the tree of the build that first named the object, and builds
  * live as long as the mount. Owners are few: an index into the owner table.
  */
@@ -32,6 +32,13 @@ struct voltfs_object {
 	uint8_t flags;	/* VOLTFS_OBJ_* */
 	uint8_t vid[3]; /* low 24 bits of the store inode that was verified */
 	int32_t slot;	/* its descriptor's slot, -1 when not open */
+	/*
+	 * Passthrough (backing.c), under the table lock: the open file handles
+	 * of this inode, and their backing id while they have one (0: served
+	 * by the daemon). The kernel wants every open of an inode alike.
+	 */
+	uint32_t opens;
+	int32_t backing;
 };
 
 struct voltfs_owner {
@@ -41,6 +48,7 @@ struct voltfs_owner {
 
 #define VOLTFS_OBJ_READY 1u    /* the attributes are filled (from lstat of the object) */
 #define VOLTFS_OBJ_VERIFIED 2u /* the descriptor's content matched the name */
+#define VOLTFS_OBJ_NOPASS 4u   /* the kernel refused a backing id for it: served by the daemon */
 
 /* A cached object descriptor. */
 struct voltfs_fd_slot {
@@ -79,6 +87,9 @@ struct voltfs_stats {
 	uint64_t cache_hits;	/* opens served by a cached descriptor */
 	uint64_t verifications; /* objects hashed to check them */
 	uint64_t own_fds;	/* opens given a descriptor of their own: every cached one in use */
+	uint64_t reads;		/* READ requests the daemon answered */
+	uint64_t pass_opens;	/* object opens the kernel reads itself (passthrough) */
+	uint64_t fallback_opens; /* object opens served by the daemon */
 };
 
 struct voltfs_watch {
@@ -108,6 +119,13 @@ struct voltfs {
 	int ra_fd; /* its bdi's read_ahead_kb, opened at mount (a confined daemon cannot) */
 	unsigned int max_read; /* -o max_read, 0 if not given */
 	enum voltfs_kvm kvm;   /* may the default link pick a KVM profile */
+	/*
+	 * May objects be passed through? Off with -o nopassthrough or a libfuse
+	 * older than 3.17, cleared when INIT does not offer it or the kernel
+	 * refuses a backing id with EPERM. While it is on, the daemon needs
+	 * CAP_SYS_ADMIN (voltfs_passthrough_on). Read and cleared atomically.
+	 */
+	int passthrough;
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
@@ -163,14 +181,39 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
  * out of descriptors). When every one of the max_fds cached descriptors is
  * in use, the handle gets a descriptor of its own (*own = true). Give a
  * cached one back with voltfs_object_close, close an own one with
- * voltfs_object_close_own.
+ * voltfs_object_close_own; drop: the daemon served the object, so the
+ * store's pages may go (not when the kernel read the store file itself:
+ * its pages are then the only copy cached).
  */
 int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own);
-void voltfs_object_close(struct voltfs *fs, uint32_t rec);
-void voltfs_object_close_own(struct voltfs *fs, int fd);
+void voltfs_object_close(struct voltfs *fs, uint32_t rec, bool drop);
+void voltfs_object_close_own(struct voltfs *fs, int fd, bool drop);
 
-/* fi->fh of an object: its descriptor, and this bit if the handle owns it. */
+/*
+ * fi->fh of an object: its descriptor, this bit if the handle owns it, and
+ * VOLTFS_FH_PASS if the kernel reads the object itself (a backing id).
+ */
 #define VOLTFS_FH_OWN (1ull << 32)
+#define VOLTFS_FH_PASS (1ull << 33)
+
+/* backing.c: one backing id per object inode, shared by its opens. */
+
+/*
+ * Count a new open of rec, whose descriptor fd is verified, and pick how it
+ * is served: a backing id (> 0) for fi->backing_id, or 0 for the daemon. An
+ * inode with a backing id keeps it for every open until its last release;
+ * one open by the daemon keeps the others by the daemon too. Logs once when
+ * the mount or the object falls back. Thread-safe.
+ */
+int voltfs_backing_get(struct voltfs *fs, fuse_req_t req, uint32_t rec, int fd);
+/* The release of one open counted by voltfs_backing_get: the last closes the backing id. */
+void voltfs_backing_put(struct voltfs *fs, fuse_req_t req, uint32_t rec);
+
+/*
+ * Is passthrough still possible for this mount? The daemon must then keep
+ * CAP_SYS_ADMIN (for FUSE_DEV_IOC_BACKING_OPEN). Before INIT: was it asked for.
+ */
+bool voltfs_passthrough_on(const struct voltfs *fs);
 
 /* Close every cached descriptor (at unmount). */
 void voltfs_objects_close_all(struct voltfs_objects *t);

@@ -79,7 +79,8 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 				"lookups %llu\nopens %llu\nbytes_served %llu\n"
 				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n"
 				"verifications %llu\nown_fds %llu\nref_heads_read %llu\n"
-				"refs_parsed %llu\n",
+				"refs_parsed %llu\nreads %llu\npassthrough_opens %llu\n"
+				"fallback_opens %llu\n",
 				(unsigned long long)__atomic_load_n(&s->lookups, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->opens, __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->bytes_served,
@@ -92,7 +93,12 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 				(unsigned long long)__atomic_load_n(&s->verifications,
 								    __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->own_fds, __ATOMIC_RELAXED),
-				(unsigned long long)rs.heads, (unsigned long long)rs.loads);
+				(unsigned long long)rs.heads, (unsigned long long)rs.loads,
+				(unsigned long long)__atomic_load_n(&s->reads, __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->pass_opens,
+								    __ATOMIC_RELAXED),
+				(unsigned long long)__atomic_load_n(&s->fallback_opens,
+								    __ATOMIC_RELAXED));
 		}
 		return -ENODATA;
 	case VOLTFS_INO_OBJECT:

@@ -45,7 +45,8 @@ struct vt_mount {
 bool vt_have_fuse(void);
 /*
  * Start `voltfs -f [-o opts] cas mnt` and wait until mnt is a FUSE mount
- * (bounded poll on statfs, no fixed sleep). opts may be NULL.
+ * (bounded poll on statfs, no fixed sleep). opts may be NULL; the
+ * environment's VOLTFS_TEST_MOUNT_OPTS, if set, is added to them.
  */
 void vt_mount(struct vt_mount *m, const char *cas, const char *mnt, const char *opts);
 /* The same with another build of the daemon (bin: its path). */
