@@ -183,7 +183,7 @@ Test(confine, status_shows_no_new_privs_and_no_capabilities)
 	pid_t helper;
 
 	world_make();
-	vt_mount(&m, cas, mnt, NULL);
+	vt_mount(&m, cas, mnt, "nopassthrough");
 	expect_served();
 	expect_status(m.pid, "NoNewPrivs", "1");
 	/* Without passthrough no feature needs a capability, root or not. */
@@ -200,6 +200,23 @@ Test(confine, status_shows_no_new_privs_and_no_capabilities)
 	cr_assert_not(holds_dev_fuse(helper), "the unmount helper holds /dev/fuse");
 	cr_assert_eq(vt_unmount(&m), 0);
 	cr_assert_eq(kill(helper, 0), -1, "the helper outlived the daemon");
+}
+
+/* Passthrough registers backing files with CAP_SYS_ADMIN: that one is kept, as root. */
+Test(confine, passthrough_keeps_cap_sys_admin_only)
+{
+	if (!VOLTFS_HAVE_PASSTHROUGH)
+		cr_skip_test("voltfs was built against a libfuse older than 3.17: no passthrough");
+	world_make();
+	vt_mount(&m, cas, mnt, NULL);
+	expect_served();
+	expect_status(m.pid, "NoNewPrivs", "1");
+	if (geteuid() == 0) {
+		expect_status(m.pid, "CapEff", "0000000000200000");
+		expect_status(m.pid, "CapBnd", "0000000000200000");
+	}
+	expect_status(m.pid, "CapAmb", "0000000000000000");
+	cr_assert_eq(vt_unmount(&m), 0);
 }
 
 Test(confine, noconfine_keeps_what_it_had)
