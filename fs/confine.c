@@ -90,7 +90,8 @@ static int add_rules(int ruleset, int abi, const struct voltfs_confine *c)
 		write |= LANDLOCK_ACCESS_FS_REFER; /* a temporary file linked into place */
 	if (abi >= 3)
 		write |= FS_TRUNCATE;
-	ret = add_path_rule(ruleset, c->store, FS_READ);
+	ret = add_path_rule(ruleset, c->store,
+			    FS_READ | (c->exec_store ? LANDLOCK_ACCESS_FS_EXECUTE : 0));
 	for (size_t i = 0; ret == 0 && c->writable && c->writable[i]; i++)
 		ret = add_path_rule(ruleset, c->writable[i], write);
 	if (ret == 0 && c->dev_fuse)

@@ -19,6 +19,12 @@ struct voltfs_confine {
 	uint16_t connect_port;
 	/* FUSE passthrough registers backing files with CAP_SYS_ADMIN: keep it while on. */
 	bool keep_sys_admin;
+	/*
+	 * FUSE passthrough: the kernel opens an object's store file again, with
+	 * the daemon's credentials (its Landlock domain), for each open of the
+	 * object, exec(2) included: the store must be executable then too.
+	 */
+	bool exec_store;
 	/* -o clone_fd: every libfuse worker opens /dev/fuse again. */
 	bool dev_fuse;
 };

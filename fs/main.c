@@ -249,6 +249,7 @@ static int confine(const struct voltfs *fs, const struct fuse_cmdline_opts *cmd,
 		.dev_fuse = cmd->clone_fd != 0,
 		/* Passthrough's backing files need CAP_SYS_ADMIN: kept while it may be on. */
 		.keep_sys_admin = voltfs_passthrough_on(fs),
+		.exec_store = voltfs_passthrough_on(fs),
 	};
 	int ret = voltfs_unmounter_start(um, fs->mountpoint);
 
