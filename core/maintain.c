@@ -234,10 +234,60 @@ static void report_stranger(volt_report_fn report, void *ctx, const char *name)
 	report(ctx, &d);
 }
 
-/* Read every ref into set; a ref that does not load stops everything. */
-static int gc_read_refs(const struct volt_cas *cas, struct hash_set *set,
-			struct volt_gc_stats *stats, volt_report_fn report, void *ctx,
-			struct volt_diag *d)
+/* One ref, as pruning ranks it. */
+struct gc_ref {
+	char name[VOLT_REF_NAME_MAX];
+	char id[VOLT_REF_ID_LEN + 1];
+	enum volt_profile profile; /* VOLT_PROFILE_INVALID: unknown to this version, kept */
+	struct timespec created;
+	bool prune;
+};
+
+struct gc_refs {
+	struct gc_ref *v;
+	size_t n;
+	time_t now;
+};
+
+/* By profile, then as voltfs ranks them: the build that serves first. */
+static int gc_ref_cmp(const void *a, const void *b, void *arg)
+{
+	const struct gc_ref *x = a, *y = b;
+	time_t now = *(const time_t *)arg;
+
+	if (x->profile != y->profile)
+		return x->profile < y->profile ? -1 : 1;
+	if (volt_refs_rank_before(&x->created, x->name, &y->created, y->name, now))
+		return -1;
+	return volt_refs_rank_before(&y->created, y->name, &x->created, x->name, now) ? 1 : 0;
+}
+
+/* Mark what o prunes: per known profile, what neither rule keeps, never the first. */
+static void gc_rank(struct gc_refs *refs, const struct volt_gc_opts *o)
+{
+	size_t rank = 0;
+
+	qsort_r(refs->v, refs->n, sizeof(*refs->v), gc_ref_cmp, &refs->now);
+	for (size_t i = 0; i < refs->n; i++) {
+		struct gc_ref *r = &refs->v[i];
+		bool kept;
+
+		rank = i > 0 && refs->v[i - 1].profile == r->profile ? rank + 1 : 0;
+		if (r->profile == VOLT_PROFILE_INVALID)
+			continue;
+		kept = rank == 0 || (o->keep && rank < o->keep) ||
+		       (o->keep_seconds && r->created.tv_sec >= refs->now - o->keep_seconds);
+		r->prune = !kept;
+	}
+}
+
+/*
+ * Read every ref; a ref that does not load stops everything. Without
+ * pruning, each goes into set at once; with it, each is only ranked here.
+ */
+static int gc_read_refs(const struct volt_cas *cas, bool pruning, struct hash_set *set,
+			struct gc_refs *refs, struct volt_gc_stats *stats, volt_report_fn report,
+			void *ctx, struct volt_diag *d)
 {
 	struct names ns;
 	int ret;
@@ -245,6 +295,10 @@ static int gc_read_refs(const struct volt_cas *cas, struct hash_set *set,
 	ret = names_list(cas->refs_fd, false, &ns);
 	if (ret < 0)
 		return volt_diag_set(d, ret, NULL, "list refs/: %s", strerror(-ret));
+	if (pruning && ns.n && !(refs->v = calloc(ns.n, sizeof(*refs->v)))) {
+		names_release(&ns);
+		return volt_diag_set(d, -ENOMEM, NULL, "out of memory");
+	}
 	for (size_t i = 0; i < ns.n && ret == 0; i++) {
 		char id[VOLT_REF_ID_LEN + 1];
 		struct volt_manifest m;
@@ -260,14 +314,46 @@ static int gc_read_refs(const struct volt_cas *cas, struct hash_set *set,
 			ret = -EBADMSG;
 			break;
 		}
-		ret = hash_set_add_manifest(set, &m);
+		if (pruning) {
+			struct gc_ref *r = &refs->v[refs->n++];
+			char ignored[VOLT_REF_ID_LEN + 1];
+
+			snprintf(r->name, sizeof(r->name), "%s", ns.v[i]);
+			snprintf(r->id, sizeof(r->id), "%s", id);
+			if (volt_ref_parse_name(ns.v[i], &r->profile, ignored) < 0)
+				r->profile = VOLT_PROFILE_INVALID;
+			r->created = m.created;
+		} else {
+			ret = hash_set_add_manifest(set, &m);
+			if (ret < 0)
+				volt_diag_set(d, ret, NULL, "out of memory");
+		}
 		volt_manifest_release(&m);
-		if (ret < 0)
-			volt_diag_set(d, ret, NULL, "out of memory");
 		stats->refs++;
 	}
 	names_release(&ns);
 	return ret;
+}
+
+/* The refs pruning keeps (and those it failed to remove) name what stays. */
+static int gc_read_kept(const struct volt_cas *cas, const struct gc_refs *refs,
+			struct hash_set *set, struct volt_diag *d)
+{
+	for (size_t i = 0; i < refs->n; i++) {
+		struct volt_manifest m;
+		int ret;
+
+		if (refs->v[i].prune)
+			continue;
+		ret = volt_manifest_load(&m, cas->refs_fd, refs->v[i].name, refs->v[i].id, d);
+		if (ret < 0) /* changed since it was read: stop rather than guess */
+			return -EBADMSG;
+		ret = hash_set_add_manifest(set, &m);
+		volt_manifest_release(&m);
+		if (ret < 0)
+			return volt_diag_set(d, ret, NULL, "out of memory");
+	}
+	return 0;
 }
 
 struct gc_sweep {
@@ -294,6 +380,27 @@ static void gc_remove(struct gc_sweep *s, enum volt_gc_kind kind, const char *na
 	}
 	if (s->fn)
 		s->fn(s->ctx, &it);
+}
+
+/* refs/: the older builds ranking marked; one that cannot be removed is kept. */
+static void gc_prune(struct gc_sweep *s, struct gc_refs *refs)
+{
+	for (size_t i = 0; i < refs->n; i++) {
+		struct gc_ref *r = &refs->v[i];
+		struct stat st;
+		uint64_t failed = s->stats->failed;
+
+		if (!r->prune)
+			continue;
+		if (fstatat(s->dirfd, r->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			memset(&st, 0, sizeof(st));
+		s->stats->pruned++;
+		gc_remove(s, VOLT_GC_REF, r->name, &st);
+		if (s->stats->failed != failed) {
+			s->stats->pruned--;
+			r->prune = false; /* still there: what it names stays */
+		}
+	}
 }
 
 static bool is_temporary(const char *name)
@@ -371,18 +478,30 @@ int volt_cas_gc(struct volt_cas *cas, const struct volt_gc_opts *o,
 		struct volt_gc_stats *stats, volt_report_fn report, struct volt_diag *d)
 {
 	struct hash_set set = { 0 };
+	struct gc_refs refs = { 0 };
 	struct gc_sweep s = { .o = o, .fn = fn, .ctx = ctx, .stats = stats };
+	bool pruning = o->keep || o->keep_seconds;
 	bool *seen = NULL;
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
 	volt_diag_clear(d);
-	ret = gc_read_refs(cas, &set, stats, report, ctx, d);
+	ret = gc_read_refs(cas, pruning, &set, &refs, stats, report, ctx, d);
 	if (ret < 0)
 		goto out;
 	if (stats->refs == 0) {
 		ret = volt_diag_set(d, -ENOENT, NULL, "refs/ holds no ref: every object would go");
 		goto out;
+	}
+	if (pruning) {
+		refs.now = time(NULL);
+		gc_rank(&refs, o);
+		s.dirfd = cas->refs_fd;
+		s.dir = "refs";
+		gc_prune(&s, &refs);
+		ret = gc_read_kept(cas, &refs, &set, d);
+		if (ret < 0)
+			goto out;
 	}
 	hash_set_seal(&set);
 	stats->referenced = set.n;
@@ -410,5 +529,6 @@ int volt_cas_gc(struct volt_cas *cas, const struct volt_gc_opts *o,
 out:
 	free(seen);
 	free(set.v);
+	free(refs.v);
 	return ret;
 }

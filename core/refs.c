@@ -182,7 +182,7 @@ static bool same_file(const struct memo_entry *e, const struct stat *st)
 struct chooser {
 	struct volt_refs_memo *memo;
 	const struct volt_cas *cas;
-	time_t limit; /* later than this is in the future */
+	time_t now;
 	volt_report_fn report;
 	void *ctx;
 };
@@ -259,23 +259,24 @@ static int learn(struct chooser *ch, struct memo_entry *e)
 		volt_manifest_release(&m);
 	}
 	e->state = MEMO_RANKED;
-	if (e->created.tv_sec > ch->limit)
+	if (e->created.tv_sec > ch->now + FUTURE_SLACK_SEC)
 		report_future(ch, e->name, created_at);
 	return 0;
 }
 
-/* Does a rank before b? Present before future, then newer, then the greater name. */
-static bool ranks_before(const struct memo_entry *a, const struct memo_entry *b, time_t limit)
+bool volt_refs_rank_before(const struct timespec *a, const char *a_name, const struct timespec *b,
+			   const char *b_name, time_t now)
 {
-	bool fa = a->created.tv_sec > limit, fb = b->created.tv_sec > limit;
+	time_t limit = now + FUTURE_SLACK_SEC;
+	bool fa = a->tv_sec > limit, fb = b->tv_sec > limit;
 
 	if (fa != fb)
 		return fb;
-	if (a->created.tv_sec != b->created.tv_sec)
-		return a->created.tv_sec > b->created.tv_sec;
-	if (a->created.tv_nsec != b->created.tv_nsec)
-		return a->created.tv_nsec > b->created.tv_nsec;
-	return strcmp(a->name, b->name) > 0;
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec > b->tv_sec;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec > b->tv_nsec;
+	return strcmp(a_name, b_name) > 0;
 }
 
 /* The memo's entries for the refs/ of now: kept by name, new names unknown, gone ones dropped. */
@@ -327,7 +328,7 @@ int volt_refs_choose(struct volt_refs_memo *memo, const struct volt_cas *cas, co
 
 	memset(m, 0, sizeof(*m));
 	clock_gettime(CLOCK_REALTIME, &now);
-	ch.limit = now.tv_sec + FUTURE_SLACK_SEC;
+	ch.now = now.tv_sec;
 	ret = memo_update(memo, cas);
 	if (ret < 0)
 		return ret;
@@ -343,7 +344,9 @@ int volt_refs_choose(struct volt_refs_memo *memo, const struct volt_cas *cas, co
 		for (size_t i = 0; i < memo->n; i++) {
 			struct memo_entry *e = &memo->v[i];
 
-			if (e->state == MEMO_RANKED && (!best || ranks_before(e, best, ch.limit)))
+			if (e->state == MEMO_RANKED &&
+			    (!best || volt_refs_rank_before(&e->created, e->name, &best->created,
+							    best->name, ch.now)))
 				best = e;
 		}
 		if (!best)

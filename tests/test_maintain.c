@@ -249,3 +249,154 @@ Test(maintain, gc_refuses_and_reports_strangers)
 	cr_expect_eq(access(p, F_OK), 0);
 	free(p);
 }
+
+/* Pruning (issue 11 item 3) */
+
+/* An aged object of content s; its name to hex. */
+static void put_old_object(const char *s, char hex[VOLT_HASH_HEX_MAX + 1])
+{
+	char *p;
+
+	vt_put_object(cas_path, s, strlen(s), 0444, hex);
+	p = object_path(hex);
+	age(p);
+	free(p);
+}
+
+/* A ref of profile created at created naming objects a and b (b may be NULL). */
+static void put_build(const char *profile, const char *created, const char *a, const char *b,
+		      char name[64])
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+		 "{\"name\": \"%s\", \"created_at\": \"%s\", \"objects\": "
+		 "{\"bin/qemu-system-x86_64\": \"%s\"%s%s%s}}",
+		 profile, created, a, b ? ", \"lib/shared.so\": \"" : "", b ? b : "",
+		 b ? "\"" : "");
+	vt_put_ref(cas_path, profile, json, name);
+}
+
+static bool ref_exists(const char *name)
+{
+	return faccessat(cas.refs_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool object_exists(const char *hex)
+{
+	return faccessat(cas.objects_fd, hex, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool item_is(const struct items *it, enum volt_gc_kind kind, const char *dir,
+		    const char *name)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "%s/%s", dir, name);
+	for (int i = 0; i < it->n; i++)
+		if (it->kinds[i] == kind && strcmp(it->names[i], want) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * kvm-linux keeps builds of 2024-01, -02, -03 and one dated 9999 (it ranks
+ * last, as voltfs ranks it); kvm-uefi one old build; a profile this
+ * version does not know one. --keep 2 prunes kvm-linux's 2024-01 and 9999
+ * builds and then the objects only they named; the shared object stays.
+ */
+Test(maintain, gc_keep_prunes_older_builds_then_their_objects)
+{
+	char a[VOLT_HASH_HEX_MAX + 1], b[VOLT_HASH_HEX_MAX + 1], c[VOLT_HASH_HEX_MAX + 1];
+	char f[VOLT_HASH_HEX_MAX + 1], e[VOLT_HASH_HEX_MAX + 1], s[VOLT_HASH_HEX_MAX + 1];
+	char u[VOLT_HASH_HEX_MAX + 1];
+	char r1[64], r2[64], r3[64], rf[64], re[64], ru[64];
+	struct volt_gc_opts o = { .keep = 2 };
+	struct volt_gc_stats st;
+	struct volt_diag d;
+	struct items items = { .n = 0 };
+
+	put_old_object("build 1", a);
+	put_old_object("build 2", b);
+	put_old_object("build 3", c);
+	put_old_object("future build", f);
+	put_old_object("uefi build", e);
+	put_old_object("shared", s);
+	put_old_object("unknown profile's", u);
+	put_build("kvm-linux", "2024-01-01T00:00:00Z", a, s, r1);
+	put_build("kvm-linux", "2024-02-01T00:00:00Z", b, s, r2);
+	put_build("kvm-linux", "2024-03-01T00:00:00Z", c, s, r3);
+	put_build("kvm-linux", "9999-12-31T00:00:00Z", f, NULL, rf);
+	put_build("kvm-uefi", "2020-01-01T00:00:00Z", e, NULL, re);
+	put_build("kvm-future", "2000-01-01T00:00:00Z", u, NULL, ru);
+
+	/* Dry run: said, nothing removed. */
+	cr_assert_eq(volt_cas_gc(&cas, &o, gc_collect, &items, &st, NULL, &d), 0, "%s", d.reason);
+	cr_expect_eq(st.refs, 6);
+	cr_expect_eq(st.pruned, 2);
+	cr_expect_eq(st.unreferenced, 2);
+	cr_expect_eq(items.n, 4);
+	cr_expect(item_is(&items, VOLT_GC_REF, "refs", r1), "2024-01 not pruned");
+	cr_expect(item_is(&items, VOLT_GC_REF, "refs", rf), "the future-dated build not pruned");
+	cr_expect(item_is(&items, VOLT_GC_OBJECT, "objects", a));
+	cr_expect(item_is(&items, VOLT_GC_OBJECT, "objects", f));
+	cr_expect(ref_exists(r1) && ref_exists(rf) && object_exists(a) && object_exists(f), "a dry "
+											    "run "
+											    "remove"
+											    "d "
+											    "someth"
+											    "ing");
+
+	/* --keep 1: only the one that serves, for each profile; not the 9999 one. */
+	o.keep = 1;
+	items.n = 0;
+	cr_assert_eq(volt_cas_gc(&cas, &o, gc_collect, &items, &st, NULL, &d), 0);
+	cr_expect_eq(st.pruned, 3);
+	cr_expect(!item_is(&items, VOLT_GC_REF, "refs", r3), "the build that serves was pruned");
+	cr_expect(!item_is(&items, VOLT_GC_REF, "refs", re), "kvm-uefi's only build was pruned");
+	cr_expect(!item_is(&items, VOLT_GC_REF, "refs", ru), "an unknown profile's ref was pruned");
+
+	/* --keep-days alone: every build older than it goes, but the one that serves. */
+	o.keep = 0;
+	o.keep_seconds = 86400;
+	items.n = 0;
+	cr_assert_eq(volt_cas_gc(&cas, &o, gc_collect, &items, &st, NULL, &d), 0);
+	cr_expect_eq(st.pruned, 2, "the 9999 build is recent by date, so kept: %llu",
+		     (unsigned long long)st.pruned);
+	cr_expect(item_is(&items, VOLT_GC_REF, "refs", r1) &&
+		  item_is(&items, VOLT_GC_REF, "refs", r2));
+
+	/* --force --keep 2: refs first, then the objects only they named. */
+	o = (struct volt_gc_opts){ .keep = 2, .force = true };
+	items.n = 0;
+	cr_assert_eq(volt_cas_gc(&cas, &o, gc_collect, &items, &st, NULL, &d), 0);
+	cr_expect_eq(items.kinds[0], VOLT_GC_REF, "an object went before the refs naming it");
+	cr_expect(!ref_exists(r1) && !ref_exists(rf));
+	cr_expect(ref_exists(r2) && ref_exists(r3) && ref_exists(re) && ref_exists(ru));
+	cr_expect(!object_exists(a) && !object_exists(f));
+	cr_expect(object_exists(b) && object_exists(c) && object_exists(s) && object_exists(e) &&
+		  object_exists(u));
+
+	/* Again: nothing more to prune. */
+	items.n = 0;
+	cr_assert_eq(volt_cas_gc(&cas, &o, gc_collect, &items, &st, NULL, &d), 0);
+	cr_expect_eq(st.pruned, 0);
+	cr_expect_eq(items.n, 0);
+}
+
+/* Pruning does not lift the refusal: a ref that does not load stops everything. */
+Test(maintain, gc_keep_refuses_with_a_broken_ref)
+{
+	char a[VOLT_HASH_HEX_MAX + 1], r1[64], r2[64], bad[64];
+	struct volt_gc_opts o = { .keep = 1, .force = true };
+	struct volt_gc_stats st;
+	struct volt_diag d;
+
+	put_old_object("build", a);
+	put_build("kvm-linux", "2024-01-01T00:00:00Z", a, NULL, r1);
+	put_build("kvm-linux", "2024-02-01T00:00:00Z", a, NULL, r2);
+	vt_put_ref(cas_path, "kvm-linux", "{\"name\": \"x\"", bad);
+	cr_expect_eq(volt_cas_gc(&cas, &o, no_items, NULL, &st, NULL, &d), -EBADMSG);
+	cr_expect_str_eq(d.file, bad);
+	cr_expect(ref_exists(r1) && ref_exists(r2));
+}

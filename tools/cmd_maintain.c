@@ -67,7 +67,9 @@ int vc_cmd_verify(const struct command *cmd, const char *cas_path, int argc, cha
 static void gc_item(void *ctx, const struct volt_gc_item *it)
 {
 	const struct volt_gc_opts *o = ctx;
-	const char *what = it->kind == VOLT_GC_OBJECT ? "unreferenced" : "stale temporary file";
+	const char *what = it->kind == VOLT_GC_OBJECT ? "unreferenced"
+			   : it->kind == VOLT_GC_REF  ? "older build"
+						      : "stale temporary file";
 
 	if (!o->force)
 		printf("would remove %s/%s (%s, %llu bytes)\n", it->dir, it->name, what,
@@ -91,6 +93,8 @@ int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **
 	static const struct option longopts[] = {
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "keep", required_argument, NULL, OPT_KEEP },
+		{ "keep-days", required_argument, NULL, OPT_KEEP_DAYS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -98,7 +102,7 @@ int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **
 	struct volt_gc_stats st;
 	struct volt_cas cas;
 	struct volt_diag d;
-	long long grace;
+	long long grace, keep;
 	char size[32], why[1100];
 	int c, ret;
 
@@ -109,6 +113,16 @@ int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **
 			if (vc_parse_count(optarg, (long long)1 << 40, &grace) < 0)
 				return vc_usage_error(cmd, "--grace takes a number of seconds");
 			o.grace = grace;
+		} else if (c == OPT_KEEP) {
+			if (vc_parse_count(optarg, UINT32_MAX, &keep) < 0 || keep < 1)
+				return vc_usage_error(cmd, "--keep takes a number of builds, at "
+							   "least 1");
+			o.keep = (uint32_t)keep;
+		} else if (c == OPT_KEEP_DAYS) {
+			if (vc_parse_count(optarg, 1000000, &keep) < 0 || keep < 1)
+				return vc_usage_error(cmd, "--keep-days takes a number of days, at "
+							   "least 1");
+			o.keep_seconds = keep * 86400;
 		} else if (c == OPT_HELP) {
 			return vc_help_ok(cmd);
 		} else {
@@ -134,15 +148,19 @@ int vc_cmd_gc(const struct command *cmd, const char *cas_path, int argc, char **
 	if (ret < 0)
 		return vc_fail("gc", &d, ret);
 	fflush(stdout);
+	if (o.keep || o.keep_seconds)
+		fprintf(stderr, "gc: older builds pruned: %llu %s (of %llu refs)\n",
+			(unsigned long long)st.pruned, o.force ? "removed" : "would go",
+			(unsigned long long)st.refs);
 	fprintf(stderr,
 		"gc: refs: %llu, naming %llu objects (%llu missing); unreferenced: "
 		"%llu (%s) %s, %llu recent kept; stale temporary files: %llu %s\n",
-		(unsigned long long)st.refs, (unsigned long long)st.referenced,
+		(unsigned long long)(st.refs - st.pruned), (unsigned long long)st.referenced,
 		(unsigned long long)st.missing, (unsigned long long)st.unreferenced,
 		vc_human_bytes((double)st.unreferenced_bytes, size, sizeof(size)),
 		o.force ? "removed" : "would go", (unsigned long long)st.recent,
 		(unsigned long long)st.temporary, o.force ? "removed" : "would go");
-	if (!o.force && st.unreferenced + st.temporary)
+	if (!o.force && st.unreferenced + st.temporary + st.pruned)
 		fputs("gc: dry run; --force removes them\n", stderr);
 	return st.failed ? EXIT_FAILURE : 0;
 }

@@ -249,14 +249,19 @@ static const struct command commands[] = {
 	  "\n"
 	  "  --jobs N             threads (default: one per online CPU)\n",
 	  vc_cmd_verify },
-	{ "gc", "[--force] [--grace SECONDS]",
+	{ "gc", "[--force] [--grace SECONDS] [--keep N] [--keep-days D]",
 	  "List the objects no ref names, and stale temporary files (.tmp-*) of writers\n"
 	  "that died; with --force, remove them. If any ref fails to load, or there is no\n"
-	  "ref at all, gc refuses to remove anything and exits 1.\n"
+	  "ref at all, gc refuses to remove anything and exits 1. With --keep or\n"
+	  "--keep-days, older builds are pruned first: of each profile's refs, ranked as\n"
+	  "voltfs ranks them, those no option keeps go (never the one that serves), then\n"
+	  "the objects only they named.\n"
 	  "\n"
 	  "  --force              remove (without it, a dry run)\n"
 	  "  --grace SECONDS      keep what was modified less than this long ago (default 3600):\n"
-	  "                       a running build writes its objects before its ref\n",
+	  "                       a running build writes its objects before its ref\n"
+	  "  --keep N             keep the newest N builds of each profile (N >= 1)\n"
+	  "  --keep-days D        keep the builds created in the last D days (D >= 1)\n",
 	  vc_cmd_gc },
 	{ "push", "[--jobs N] [--ca FILE] [--auth-file FILE] PROFILE[@ID] REGISTRY/REPO",
 	  "Push the build that serves PROFILE (or the pin PROFILE@ID) to an OCI registry as\n"

@@ -41,6 +41,8 @@ enum {
 	OPT_OS,
 	OPT_CA,
 	OPT_AUTH_FILE,
+	OPT_KEEP,
+	OPT_KEEP_DAYS,
 };
 
 /* cmd's help on stdout; returns 0, the exit status of --help. */

@@ -43,11 +43,22 @@ struct volt_gc_opts {
 	 * ref, so a fresh object may be one whose ref is not written yet.
 	 */
 	int64_t grace;
+	/*
+	 * Pruning (both 0: none). Of each known profile's refs, ranked as
+	 * voltfs ranks them, a ref is kept when it is among the newest keep
+	 * (0: this rule is off), or created less than keep_seconds ago (0:
+	 * off), and always when it ranks first (the build that serves); every
+	 * other one is removed (refs/ first), then the objects only it named.
+	 * Refs of profiles this version does not know are all kept.
+	 */
+	uint32_t keep;
+	int64_t keep_seconds;
 };
 
 enum volt_gc_kind {
 	VOLT_GC_OBJECT,	   /* objects/<hash> that no ref names */
 	VOLT_GC_TEMPORARY, /* objects/.tmp-* or refs/.tmp-*: a writer that died */
+	VOLT_GC_REF,	   /* refs/<profile>-<id>.json: an older build pruned */
 };
 
 struct volt_gc_item {
@@ -60,6 +71,7 @@ struct volt_gc_item {
 
 struct volt_gc_stats {
 	uint64_t refs;	       /* ref files read */
+	uint64_t pruned;       /* of those, older builds pruned: removed, or would be */
 	uint64_t referenced;   /* distinct objects they name */
 	uint64_t missing;      /* of those, absent from objects/ */
 	uint64_t objects;      /* object files in objects/ */
@@ -73,7 +85,10 @@ struct volt_gc_stats {
 /*
  * Garbage-collect cas: every object that no ref names, and every stale
  * temporary file, goes to fn (in name order per folder) and, with
- * o->force, is removed. Every entry of refs/ named like a ref
+ * o->force, is removed; with o->keep or o->keep_seconds, so is each
+ * older build they do not keep (before any object, so a ref never names a
+ * removed object), and its objects then count as named by no ref. A ref
+ * whose removal fails keeps its objects. Every entry of refs/ named like a ref
  * (<word>-<8 hex>.json, of a known profile or not) must load and pass its
  * id check: if one does not, nothing is removed and nothing reported, and
  * the return is -EBADMSG with d naming the ref and why. With no ref at

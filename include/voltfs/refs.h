@@ -35,6 +35,14 @@ struct volt_ref {
 };
 
 /*
+ * Does a ref created at a (file name a_name) rank before one created at b,
+ * on a host whose clock says now? Newer first, a tie to the greater name;
+ * one dated more than a day after now ranks below every one that is not.
+ */
+bool volt_refs_rank_before(const struct timespec *a, const char *a_name, const struct timespec *b,
+			   const char *b_name, time_t now);
+
+/*
  * What choosing has learned about the refs of one profile, kept between
  * choices: a ref is read in full only when it is the one to serve, and
  * read at all only once while its name stays in refs/ (a ref refused is
