@@ -962,3 +962,105 @@ Test(volt_cas, stats_count_refs_read)
 	cr_expect_eq(vt_unmount(&mount), 0);
 	free(mnt);
 }
+
+/* gc --keep / --keep-days (issue 11 item 3) */
+
+Test(volt_cas, gc_keep_usage_errors)
+{
+	vt_cas_init(cas);
+	expect_status(2, "--cas", cas, "gc", "--keep", "0", NULL);
+	expect_status(2, "--cas", cas, "gc", "--keep", "many", NULL);
+	expect_status(2, "--cas", cas, "gc", "--keep-days", "0", NULL);
+	expect_status(2, "--cas", cas, "gc", "--keep-days", "-3", NULL);
+}
+
+/* The id of ref file name, <profile>-<id>.json. */
+static const char *ref_id(const char *name)
+{
+	return name + strlen(name) - strlen("xxxxxxxx.json");
+}
+
+/*
+ * Two builds of kvm-linux, the older pinned in a mount with one of its
+ * files open; gc --keep 1 --force prunes the older ref and its objects.
+ * What the user then sees: the open file still reads right (voltfs holds
+ * its descriptor), the pinned folder is still there (its build is loaded),
+ * a file of it not opened before gives EIO (its object is gone), the
+ * profile serves the newer build, and a new mount has no such pin.
+ */
+Test(volt_cas, gc_keep_prunes_a_pin_a_mount_serves)
+{
+	char v1[64], v2[64], pin[128], *mnt, *path, *bios, *again, *root, buf[64];
+	struct result r;
+	ssize_t n;
+	int fd;
+
+	make_src();
+	put_src("lib/libfoo.so.1", "libfoo v1", 0644);
+	put_src("firmware/bios.bin", "BIOS v1", 0644);
+	build("kvm-linux", v1);
+	put_src("lib/libfoo.so.1", "libfoo v2", 0644);
+	put_src("firmware/bios.bin", "BIOS v2", 0644);
+	build("kvm-linux", v2);
+	mnt = vt_join(tmp, "mnt");
+	vt_mount(&mount, cas, mnt, NULL);
+	snprintf(pin, sizeof(pin), "kvm-linux@%.8s/lib/libfoo.so.1", ref_id(v1));
+	path = vt_join(mnt, pin);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	n = pread(fd, buf, sizeof(buf), 0);
+	cr_assert_eq(n, 9);
+	snprintf(pin, sizeof(pin), "kvm-linux@%.8s/firmware/bios.bin", ref_id(v1));
+	bios = vt_join(mnt, pin);
+
+	/* The dry run names the older build and its two objects; then --force. */
+	run(&r, "--cas", cas, "gc", "--keep", "1", "--grace", "0", NULL);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	snprintf(buf, sizeof(buf), "would remove refs/%s (older build", v1);
+	cr_expect_not_null(strstr(r.out, buf), "%s", r.out);
+	cr_expect_null(strstr(r.out, v2), "the newer build would go: %s", r.out);
+	cr_expect_not_null(strstr(r.err, "older builds pruned: 1 would go"), "%s", r.err);
+	result_release(&r);
+	run(&r, "--cas", cas, "gc", "--keep", "1", "--grace", "0", "--force", NULL);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	snprintf(buf, sizeof(buf), "removed refs/%s (older build", v1);
+	cr_expect_not_null(strstr(r.out, buf), "%s", r.out);
+	cr_expect_not_null(strstr(r.err, "older builds pruned: 1 removed"), "%s", r.err);
+	result_release(&r);
+
+	/* The open file, its pages dropped so the daemon reads it again. */
+	cr_assert_eq(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	memset(buf, 0, sizeof(buf));
+	n = pread(fd, buf, sizeof(buf), 0);
+	cr_expect_eq(n, 9, "pread after the prune: %zd (%s)", n, strerror(errno));
+	cr_expect_eq(memcmp(buf, "libfoo v1", 9), 0, "the open file now reads '%.9s'", buf);
+	close(fd);
+
+	/* The pinned build is still loaded; a file not looked up before has no object now. */
+	snprintf(pin, sizeof(pin), "kvm-linux@%.8s/lib", ref_id(v1));
+	again = vt_join(mnt, pin);
+	cr_expect_eq(access(again, F_OK), 0, "the pinned folder went with its ref: %s",
+		     strerror(errno));
+	free(again);
+	fd = open(bios, O_RDONLY);
+	cr_expect(fd < 0 && errno == EIO, "open of a pruned object: fd %d, %s", fd,
+		  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	snprintf(pin, sizeof(pin), "kvm-linux/lib/libfoo.so.1");
+	again = vt_join(mnt, pin);
+	root = vt_read_file(again, NULL);
+	cr_expect_str_eq(root ? root : "(none)", "libfoo v2");
+	free(root);
+	free(again);
+	cr_expect_eq(vt_unmount(&mount), 0);
+
+	/* A new mount knows no such pin. */
+	vt_mount(&mount, cas, mnt, NULL);
+	cr_expect_neq(access(bios, F_OK), 0);
+	cr_expect_eq(errno, ENOENT);
+	cr_expect_eq(vt_unmount(&mount), 0);
+	free(bios);
+	free(path);
+	free(mnt);
+}
