@@ -8,11 +8,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,44 @@ static int add_path_rule(int ruleset, const char *path, uint64_t access)
 	return ret;
 }
 
+/* -DVOLTFS_SANITIZE=ON (tests only): gcc says __SANITIZE_ADDRESS__, clang __has_feature. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED true
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED true
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED false
+#endif
+
+/*
+ * A sanitizer build keeps what its runtime opens once confined: /proc
+ * (LeakSanitizer reads its task/ and maps at exit) and the folder
+ * of ASAN_OPTIONS' log_path, where scripts/test collects every report.
+ */
+static int add_sanitizer_rules(int ruleset, uint64_t write)
+{
+	const char *opts = getenv("ASAN_OPTIONS"), *p = opts ? strstr(opts, "log_path=") : NULL;
+	char dir[PATH_MAX], *slash;
+	int ret;
+
+	if (!SANITIZED)
+		return 0;
+	/* All of /proc: its /proc/<pid> inode is made again each time it is looked up. */
+	ret = add_path_rule(ruleset, "/proc", FS_READ);
+	if (ret < 0 || !p)
+		return ret;
+	p += strlen("log_path=");
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(p, ":"), p);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0; /* stderr, stdout, or a name in the working folder: none to allow */
+	slash[slash == dir] = '\0';
+	return add_path_rule(ruleset, dir, write);
+}
+
 static int add_rules(int ruleset, int abi, const struct voltfs_confine *c)
 {
 	uint64_t write = FS_READ | FS_WRITE_V1;
@@ -98,6 +138,8 @@ static int add_rules(int ruleset, int abi, const struct voltfs_confine *c)
 		ret = add_path_rule(ruleset, "/dev/fuse",
 				    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
 					    (abi >= 5 ? FS_IOCTL_DEV : 0));
+	if (ret == 0)
+		ret = add_sanitizer_rules(ruleset, write);
 	if (ret == 0 && c->connect_port && abi >= 4) {
 		struct net_port_attr port = { NET_CONNECT_TCP, c->connect_port };
 

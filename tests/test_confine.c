@@ -310,3 +310,48 @@ Test(confine, sigkill_leaves_the_mount_as_a_crash_does)
 	cr_assert_eq(read_through("emulate-x86/lib/libx.so"), NULL);
 	cr_assert_eq(errno, ENOTCONN, "%s", strerror(errno));
 }
+
+/* The mount's bdi read_ahead_kb (from mountinfo's major:minor), or -1. */
+static long mount_read_ahead_kb(const char *path)
+{
+	char line[8192], dev[32], point[PATH_MAX], *sys, *val;
+	bool found = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	cr_assert_not_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*d %*d %31s %*s %4095s", dev, point) == 2 &&
+			strcmp(point, path) == 0;
+	fclose(f);
+	cr_assert(found, "%s not in mountinfo", path);
+	cr_assert(asprintf(&sys, "/sys/class/bdi/%s/read_ahead_kb", dev) > 0);
+	val = vt_read_file(sys, NULL);
+	if (val)
+		kb = strtol(val, NULL, 10);
+	free(val);
+	free(sys);
+	return kb;
+}
+
+/*
+ * What the daemon does after mounting still works confined: the read-ahead is
+ * written once INIT is done (its file opened before), and with -o clone_fd
+ * every libfuse worker opens /dev/fuse again.
+ */
+Test(confine, read_ahead_and_clone_fd_still_work)
+{
+	char *log;
+
+	world_make();
+	if (geteuid() != 0)
+		cr_skip_test("read_ahead_kb is written by root only");
+	vt_mount(&m, cas, mnt, "readahead_kb=4096,clone_fd");
+	expect_served();
+	expect_status(m.pid, "NoNewPrivs", "1");
+	cr_expect_eq(mount_read_ahead_kb(m.mnt), 4096);
+	log = vt_mount_log(&m);
+	cr_expect_null(strstr(log, "/dev/fuse"), "the daemon's log: %s", log);
+	free(log);
+	cr_assert_eq(vt_unmount(&m), 0);
+}
