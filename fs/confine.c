@@ -134,14 +134,22 @@ static int add_rules(int ruleset, int abi, const struct voltfs_confine *c)
 			    FS_READ | (c->exec_store ? LANDLOCK_ACCESS_FS_EXECUTE : 0));
 	for (size_t i = 0; ret == 0 && c->writable && c->writable[i]; i++)
 		ret = add_path_rule(ruleset, c->writable[i], write);
+	for (size_t i = 0; ret == 0 && c->readable && c->readable[i]; i++) {
+		/* A file or a folder; one this host lacks is nothing to allow. */
+		ret = add_path_rule(ruleset, c->readable[i], FS_READ);
+		if (ret == -EINVAL) /* a file: only the file rights apply */
+			ret = add_path_rule(ruleset, c->readable[i], LANDLOCK_ACCESS_FS_READ_FILE);
+		if (ret == -ENOENT)
+			ret = 0;
+	}
 	if (ret == 0 && c->dev_fuse)
 		ret = add_path_rule(ruleset, "/dev/fuse",
 				    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
 					    (abi >= 5 ? FS_IOCTL_DEV : 0));
 	if (ret == 0)
 		ret = add_sanitizer_rules(ruleset, write);
-	if (ret == 0 && c->connect_port && abi >= 4) {
-		struct net_port_attr port = { NET_CONNECT_TCP, c->connect_port };
+	for (size_t i = 0; ret == 0 && abi >= 4 && c->connect_ports && c->connect_ports[i]; i++) {
+		struct net_port_attr port = { NET_CONNECT_TCP, c->connect_ports[i] };
 
 		if (syscall(SYS_landlock_add_rule, ruleset, RULE_NET_PORT, &port, 0) < 0)
 			ret = -errno;

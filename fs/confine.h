@@ -15,8 +15,11 @@ struct voltfs_confine {
 	const char *store; /* read beneath it (files and folders); nothing else is readable */
 	/* NULL, or NULL-terminated folders to write beneath (a registry's objects/, refs/). */
 	const char *const *writable;
-	/* TCP: 0 refuses every connect and bind; else connect to this port only (ABI >= 4). */
-	uint16_t connect_port;
+	/* NULL, or NULL-terminated files and folders also to read (a registry's CAs, DNS). */
+	const char *const *readable;
+	/* TCP: NULL refuses every connect and bind; else connect to these ports only,
+	 * 0-terminated (ABI >= 4). */
+	const uint16_t *connect_ports;
 	/* FUSE passthrough registers backing files with CAP_SYS_ADMIN: keep it while on. */
 	bool keep_sys_admin;
 	/*

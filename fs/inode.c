@@ -316,6 +316,9 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 		goto out;
 	/* First touch: lstat outside the lock; a racing thread fills the same values. */
 	ret = volt_cas_stat_object(&fs->cas, &h, &st);
+	/* Lazy mount: the manifest says what the object will be once fetched. */
+	if (ret == -ENOENT && voltfs_remote_attr(fs, l, &h, &st) == 0)
+		ret = 0;
 	if (ret < 0) {
 		log_missing(l, node, &h, ret);
 		return -EIO;

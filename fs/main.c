@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -36,9 +37,16 @@ struct options {
 	unsigned int max_read;
 	int help;
 	int version;
+	/* -o registry= (each one a mirror, in order) and its settings */
+	char *registries[8];
+	unsigned int n_registries;
+	char *registry_ca;
+	char *registry_auth;
+	unsigned int registry_refresh;
+	unsigned int registry_timeout;
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ };
+enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ, KEY_REGISTRY };
 
 static const struct fuse_opt option_spec[] = {
 	{ "memory=%d", offsetof(struct options, memory), 0 },
@@ -55,6 +63,11 @@ static const struct fuse_opt option_spec[] = {
 	{ "keep_cas_cache", offsetof(struct options, keep_cas_cache), 1 },
 	{ "noconfine", offsetof(struct options, noconfine), 1 },
 	{ "nopassthrough", offsetof(struct options, nopassthrough), 1 },
+	FUSE_OPT_KEY("registry=", KEY_REGISTRY),
+	{ "registry_ca=%s", offsetof(struct options, registry_ca), 0 },
+	{ "registry_auth=%s", offsetof(struct options, registry_auth), 0 },
+	{ "registry_refresh=%u", offsetof(struct options, registry_refresh), 0 },
+	{ "registry_timeout=%u", offsetof(struct options, registry_timeout), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -80,6 +93,14 @@ static int option_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_VERSION:
 		o->version = 1;
 		return 0;
+	case KEY_REGISTRY:
+		if (o->n_registries == sizeof(o->registries) / sizeof(o->registries[0])) {
+			fprintf(stderr, "voltfs: at most %zu registries\n",
+				sizeof(o->registries) / sizeof(o->registries[0]));
+			return -1;
+		}
+		o->registries[o->n_registries] = strdup(arg + strlen("registry="));
+		return o->registries[o->n_registries++] ? 0 : -1;
 	case KEY_MAX_READ:
 		if (sscanf(arg, "max_read=%u", &o->max_read) != 1)
 			return -1;
@@ -119,6 +140,13 @@ static void usage(FILE *to)
 		"                           dropped capabilities once mounted\n"
 		"    -o kvm=auto|yes|no     whether the default link counts KVM profiles: auto\n"
 		"                           (default) when /dev/kvm is a character device\n"
+		"    -o registry=ADDR       fill CAS_DIR (a cache) on demand from the OCI\n"
+		"                           registry [http://]HOST[:PORT]/REPO; given again,\n"
+		"                           mirrors tried in turn\n"
+		"    -o registry_refresh=S  check each profile's tag again every S s (default 60)\n"
+		"    -o registry_timeout=S  a transfer with no byte for S s fails (default 10)\n"
+		"    -o registry_ca=FILE    trust these CAs (PEM) instead of the system's\n"
+		"    -o registry_auth=FILE  credentials (docker config.json / podman auth.json)\n"
 		"    -h, --help             this text\n"
 		"    -V, --version          the version\n"
 		"\n");
@@ -242,7 +270,7 @@ static unsigned int max_fds_limit(void)
  * workers start from this one and inherit its confinement.
  */
 static int confine(const struct voltfs *fs, const struct fuse_cmdline_opts *cmd, const char *cas,
-		   struct voltfs_unmounter *um)
+		   const char *registry_ca, struct voltfs_unmounter *um)
 {
 	struct voltfs_confine c = {
 		.store = cas,
@@ -251,13 +279,68 @@ static int confine(const struct voltfs *fs, const struct fuse_cmdline_opts *cmd,
 		.keep_sys_admin = voltfs_passthrough_on(fs),
 		.exec_store = voltfs_passthrough_on(fs),
 	};
-	int ret = voltfs_unmounter_start(um, fs->mountpoint);
+	/*
+	 * A lazy mount writes what it fetches, speaks TCP to its registries only,
+	 * and reads what TLS and name lookups need: CAs, resolver files, NSS modules.
+	 */
+	char objects[PATH_MAX + 16], refs[PATH_MAX + 16];
+	const char *writable[] = { objects, refs, NULL };
+	const char *readable[] = {
+		"/etc/ssl",	  "/usr/lib/ssl",     "/usr/share/ca-certificates",
+		"/etc/hosts",	  "/etc/resolv.conf", "/etc/nsswitch.conf",
+		"/etc/host.conf", "/etc/gai.conf",    "/lib",
+		"/usr/lib",	  registry_ca,	      NULL
+	};
+	uint16_t ports[16];
+	int ret;
+
+	if (fs->remote.r) {
+		snprintf(objects, sizeof(objects), "%s/objects", cas);
+		snprintf(refs, sizeof(refs), "%s/refs", cas);
+		c.writable = writable;
+		c.readable = readable;
+		volt_remote_ports(fs->remote.r, ports, sizeof(ports) / sizeof(ports[0]) - 1);
+		ports[sizeof(ports) / sizeof(ports[0]) - 1] = 0;
+		c.connect_ports = ports;
+	}
+	ret = voltfs_unmounter_start(um, fs->mountpoint);
 
 	if (ret < 0) {
 		voltfs_log(LOG_ERR, "unmount helper: %s", strerror(-ret));
 		return ret;
 	}
 	return voltfs_confine_apply(&c);
+}
+
+/* The registries of -o registry=, or a message that says which is wrong: 0 or -1. */
+static int open_remote(struct voltfs *fs, const struct options *o)
+{
+	struct volt_remote_opts ro = {
+		.addrs = (const char *const *)o->registries,
+		.n_addrs = o->n_registries,
+		.ca_file = o->registry_ca,
+		.auth_file = o->registry_auth,
+		.connect_timeout_ms = 3000,
+		.stall_timeout_s = (long)o->registry_timeout,
+	};
+	struct volt_diag d;
+	char buf[1100];
+	int ret;
+
+	if (o->registry_refresh < 1 || o->registry_timeout < 1) {
+		fprintf(stderr, "voltfs: registry_refresh and registry_timeout are seconds, >= "
+				"1\n");
+		return -1;
+	}
+	volt_diag_clear(&d);
+	ret = volt_remote_new(&fs->remote.r, &fs->cas, &ro, &d);
+	if (ret < 0) {
+		volt_diag_format(&d, buf, sizeof(buf));
+		fprintf(stderr, "voltfs: %s\n", buf[0] ? buf : strerror(-ret));
+		return -1;
+	}
+	fs->remote.refresh_s = o->registry_refresh;
+	return 0;
 }
 
 static int run(struct fuse_session *se, const struct fuse_cmdline_opts *cmd)
@@ -284,7 +367,10 @@ int main(int argc, char *argv[])
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct volt_catalog_opts copts = { 0 };
-	struct options o = { .max_fds = 1024, .readahead_kb = 1024 };
+	struct options o = { .max_fds = 1024,
+			     .readahead_kb = 1024,
+			     .registry_refresh = 60,
+			     .registry_timeout = 10 };
 	struct voltfs fs = { .cas = { .root_fd = -1, .refs_fd = -1, .objects_fd = -1 },
 			     .ra_fd = -1 };
 	struct voltfs_unmounter um = { .pid = -1, .fd = -1 };
@@ -316,6 +402,8 @@ int main(int argc, char *argv[])
 		status = 2;
 		goto out_args;
 	}
+	if (o.n_registries)
+		(void)mkdir(o.cas, 0755); /* the cache of a lazy mount may be new */
 	if (!realpath(cmd.mountpoint, mnt) || !realpath(o.cas, cas)) {
 		fprintf(stderr, "voltfs: %s: %s\n", realpath(o.cas, cas) ? cmd.mountpoint : o.cas,
 			strerror(errno));
@@ -331,7 +419,8 @@ int main(int argc, char *argv[])
 	    check_render_input("-o rootfs", o.rootfs, false) ||
 	    check_render_input("-o kernel", o.kernel, false))
 		goto out_args;
-	ret = volt_cas_open(&fs.cas, cas, false);
+	/* A lazy mount's store is its cache: an empty folder will do. */
+	ret = volt_cas_open(&fs.cas, cas, o.n_registries > 0);
 	if (ret < 0) {
 		fprintf(stderr, "voltfs: %s: not a CAS (need refs/ and objects/): %s\n", o.cas,
 			strerror(-ret));
@@ -356,6 +445,8 @@ int main(int argc, char *argv[])
 			max_fds_limit());
 		goto out_cas;
 	}
+	if (o.n_registries && open_remote(&fs, &o) < 0)
+		goto out_cas;
 	copts.mountpoint = mnt;
 	copts.render.memory = o.memory;
 	copts.render.cpus = o.cpus;
@@ -382,7 +473,7 @@ int main(int argc, char *argv[])
 	if (fuse_daemonize(cmd.foreground) != 0)
 		goto out_signals;
 	voltfs_readahead_prepare(&fs);
-	if (!o.noconfine && confine(&fs, &cmd, cas, &um) < 0)
+	if (!o.noconfine && confine(&fs, &cmd, cas, o.registry_ca, &um) < 0)
 		goto out_signals;
 	/* After daemonizing: the thread must live in the process that serves. */
 	snprintf(refs, sizeof(refs), "%s/refs", cas);
@@ -390,8 +481,11 @@ int main(int argc, char *argv[])
 	if (ret < 0)
 		voltfs_log(LOG_WARNING, "cannot watch %s (%s): ref changes show within %d s", refs,
 			   strerror(-ret), 1);
+	if (voltfs_remote_start(&fs) < 0)
+		voltfs_log(LOG_ERR, "cannot start the registry thread: tags are not refreshed");
 	voltfs_log(LOG_INFO, "serving %s at %s", cas, mnt);
 	ret = run(fs.se, &cmd);
+	voltfs_remote_stop(&fs);
 	voltfs_watch_stop(&fs);
 	/* A signal (SIGTERM, SIGINT) is the normal way to stop: unmount and exit 0. */
 	status = ret < 0 ? 1 : 0;
@@ -409,6 +503,7 @@ out_cas:
 	if (fs.ra_fd >= 0)
 		close(fs.ra_fd);
 	volt_catalog_free(fs.catalog);
+	volt_remote_free(fs.remote.r);
 	if (objects)
 		voltfs_objects_release(&fs.objects);
 	volt_cas_release(&fs.cas);
@@ -419,6 +514,10 @@ out_args:
 	free(o.kernel);
 	free(o.loglevel);
 	free(o.kvm);
+	for (unsigned int i = 0; i < o.n_registries; i++)
+		free(o.registries[i]);
+	free(o.registry_ca);
+	free(o.registry_auth);
 	fuse_opt_free_args(&args);
 	return status;
 }

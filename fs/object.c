@@ -134,7 +134,17 @@ static int open_checked(struct voltfs *fs, struct voltfs_object *obj, const stru
 			struct stat *st)
 {
 	int fd = volt_cas_open_object(&fs->cas, h, st);
-	int ret = fd < 0 ? fd : 0;
+	int ret;
+
+	/* Lazy mount: fetched (and checked) into the store, then opened like any object. */
+	if (fd == -ENOENT && fs->remote.r) {
+		const struct volt_loaded *l = volt_catalog_by_serial(fs->catalog, obj->serial);
+
+		ret = l ? voltfs_remote_fetch(fs, l, h) : -ENOENT;
+		if (ret == 0)
+			fd = volt_cas_open_object(&fs->cas, h, st);
+	}
+	ret = fd < 0 ? fd : 0;
 
 	/* The size the kernel was told must stay true. */
 	if (ret == 0 && st->st_size != obj->size)

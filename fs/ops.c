@@ -52,9 +52,13 @@ static int voltfs_do_lookup_root(struct voltfs *fs, const char *name, struct fus
 		    strspn(at + 1, "0123456789abcdef") != VOLT_REF_ID_LEN)
 			return -ENOENT;
 		ret = volt_catalog_get_pinned(fs->catalog, p, at + 1, &l);
+		/* Lazy mount: a pin not in refs/ yet may be in the registry. */
+		if (ret == -ENOENT && voltfs_remote_pin(fs, p, at + 1) >= 0)
+			ret = volt_catalog_get_pinned(fs->catalog, p, at + 1, &l);
 		/* A pinned build never changes: the kernel may keep it. */
 		e->entry_timeout = ret == 0 ? TREE_TIMEOUT : ROOT_TIMEOUT;
 	} else {
+		voltfs_remote_profile(fs, p);
 		ret = volt_catalog_get(fs->catalog, p, &l);
 	}
 	if (ret < 0)
@@ -375,6 +379,7 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 		for (uint64_t p = off > 2 ? (uint64_t)off - 2 : 0; p < VOLT_PROFILE_COUNT; p++) {
 			const struct volt_loaded *l;
 
+			voltfs_remote_profile(fs, (enum volt_profile)p);
 			if (volt_catalog_get(fs->catalog, (enum volt_profile)p, &l) < 0)
 				continue;
 			e = bare(voltfs_ino_of_node(l, VOLT_TREE_ROOT), S_IFDIR);

@@ -15,6 +15,7 @@
 
 #include "voltfs/cas.h"
 #include "voltfs/catalog.h"
+#include "voltfs/remote.h"
 
 /*
  * An object as first seen: its attributes never change (an object's bytes
@@ -99,6 +100,21 @@ struct voltfs_watch {
 	bool running;
 };
 
+/* -o registry=: the lazy mount's registries and when to look at them again. */
+struct voltfs_remote {
+	struct volt_remote *r; /* NULL: no registry, the store is all there is */
+	unsigned int refresh_s;
+	uid_t uid; /* the store's owner: of objects not fetched yet */
+	gid_t gid;
+	bool synced[VOLT_PROFILE_COUNT]; /* its tag resolved once: lookups need not wait */
+	pthread_mutex_t profile_lock[VOLT_PROFILE_COUNT];
+	char last_error[VOLT_PROFILE_COUNT + 1][256]; /* said once until it changes */
+	pthread_mutex_t lock;			      /* stop, wake */
+	pthread_cond_t wake;
+	bool stop, running;
+	pthread_t thread;
+};
+
 /* -o kvm: auto asks /dev/kvm each time the default link is resolved. */
 enum voltfs_kvm {
 	VOLTFS_KVM_AUTO,
@@ -129,6 +145,7 @@ struct voltfs {
 	struct fuse_session *se;
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
+	struct voltfs_remote remote;
 };
 
 #define VOLTFS_COUNT(fs, field, n) __atomic_fetch_add(&(fs)->stats.field, (n), __ATOMIC_RELAXED)
@@ -249,6 +266,19 @@ int voltfs_do_listxattr(struct voltfs *fs, fuse_ino_t ino, char *buf, size_t siz
 /* watch.c: live updates of refs/. */
 int voltfs_watch_start(struct voltfs *fs, const char *refs_dir);
 void voltfs_watch_stop(struct voltfs *fs);
+
+/* remote.c: the lazy mount (-o registry=); each a no-op (or -ENOENT) without one. */
+int voltfs_remote_start(struct voltfs *fs);
+void voltfs_remote_stop(struct voltfs *fs);
+/* Resolve p's tag once before its first lookup (the refresh thread does the rest). */
+void voltfs_remote_profile(struct voltfs *fs, enum volt_profile p);
+/* Fetch the pin <p>-<id> into refs/: 1 if it is there now, or -errno. */
+int voltfs_remote_pin(struct voltfs *fs, enum volt_profile p, const char *id);
+/* What stat says of object h of build l before it is fetched: 0 or -ENOENT. */
+int voltfs_remote_attr(struct voltfs *fs, const struct volt_loaded *l, const struct volt_hash *h,
+		       struct stat *st);
+/* Fetch object h of build l into the store: 0, or -errno (logged). */
+int voltfs_remote_fetch(struct voltfs *fs, const struct volt_loaded *l, const struct volt_hash *h);
 
 /* log.c */
 /* syslog priority of "error", "warning", "info" or "debug"; -1 for anything else. */

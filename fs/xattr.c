@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "voltfs/digest.h"
 #include "voltfs.h"
 
 #define PREFIX "user.volt."
@@ -26,7 +27,6 @@ static size_t names_of(struct voltfs *fs, const struct voltfs_ino *in, char *buf
 		len += n;                           \
 	} while (0)
 
-	(void)fs;
 	switch (in->kind) {
 	case VOLTFS_INO_ROOT:
 		ADD(PREFIX "stats");
@@ -39,6 +39,10 @@ static size_t names_of(struct voltfs *fs, const struct voltfs_ino *in, char *buf
 		if (in->node != VOLT_TREE_ROOT)
 			break;
 		ADD(PREFIX "ref");
+		if (fs->remote.r) {
+			ADD(PREFIX "registry");
+			ADD(PREFIX "manifest_digest");
+		}
 		for (const char *p = in->l->meta; p < in->l->meta + in->l->meta_len;) {
 			char name[64];
 
@@ -53,6 +57,22 @@ static size_t names_of(struct voltfs *fs, const struct voltfs_ino *in, char *buf
 	}
 #undef ADD
 	return len;
+}
+
+/* The lazy mount's counters in user.volt.stats: their length. */
+static int registry_stats(struct voltfs *fs, char *buf, size_t size)
+{
+	struct volt_remote_stats r;
+
+	if (!fs->remote.r)
+		return 0;
+	volt_remote_get_stats(fs->remote.r, &r);
+	return snprintf(buf, size,
+			"fetches %llu\nfetch_bytes %llu\nfetch_failures %llu\ntag_checks %llu\n"
+			"builds_fetched %llu\n",
+			(unsigned long long)r.fetches, (unsigned long long)r.fetch_bytes,
+			(unsigned long long)r.fetch_failures, (unsigned long long)r.tag_checks,
+			(unsigned long long)r.builds);
 }
 
 /* The value of attribute name of ino into buf (size >= 1024): its length, or -ENODATA. */
@@ -74,7 +94,7 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 
 			volt_catalog_ref_stats(fs->catalog, &rs);
 
-			return snprintf(
+			int n = snprintf(
 				buf, size,
 				"lookups %llu\nopens %llu\nbytes_served %llu\n"
 				"verify_failures %llu\nmanifests_loaded %u\ncache_hits %llu\n"
@@ -99,6 +119,11 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 								    __ATOMIC_RELAXED),
 				(unsigned long long)__atomic_load_n(&s->fallback_opens,
 								    __ATOMIC_RELAXED));
+
+			/* The lazy mount's counters after the daemon's own. */
+			if (n < 0 || (size_t)n >= size)
+				return n;
+			return n + registry_stats(fs, buf + n, size - (size_t)n);
 		}
 		return -ENODATA;
 	case VOLTFS_INO_OBJECT:
@@ -112,6 +137,17 @@ static int value_of(struct voltfs *fs, const struct voltfs_ino *in, const char *
 			return -ENODATA;
 		if (strcmp(key, "ref") == 0)
 			return snprintf(buf, size, "%s", in->l->ref.name);
+		if (fs->remote.r && (strcmp(key, "registry") == 0 || strcmp(key, "manifest_"
+										 "digest") == 0)) {
+			char addr[600], digest[VOLT_DIGEST_STR_MAX];
+
+			/* Unknown digest: a ref kept from an earlier run, no object fetched yet. */
+			if (volt_remote_origin(fs->remote.r, in->l->ref.name, addr, sizeof(addr),
+					       digest, sizeof(digest)) < 0 &&
+			    key[0] == 'm')
+				return -ENODATA;
+			return snprintf(buf, size, "%s", key[0] == 'r' ? addr : digest);
+		}
 		v = volt_loaded_meta(in->l, key);
 		return v ? snprintf(buf, size, "%s", v) : -ENODATA;
 	default:

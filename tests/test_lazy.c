@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The lazy mount (-o registry=) on a real registry, as a fleet host uses
+ * it: an empty cache mounted from the registry serves the build, fetching
+ * only what is opened, once however many open it at once; what is cached
+ * needs no network (a registry gone, a daemon restarted offline); a moved
+ * tag is followed; a pin is fetched by its tag; a corrupt blob is EIO with
+ * nothing stored; mirrors are tried in turn; and the host's QEMU runs from
+ * a cache that started empty.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "registry.h"
+#include "support.h"
+
+static char *tmp, *src_cas, *cache, *mnt, *src;
+static struct vt_registry reg;
+static struct vt_mount m;
+
+static void setup(void)
+{
+	tmp = vt_tmpdir();
+	src_cas = vt_join(tmp, "src-cas");
+	cache = vt_join(tmp, "cache");
+	mnt = vt_join(tmp, "mnt");
+	src = vt_join(tmp, "src");
+}
+
+static void teardown(void)
+{
+	vt_mount_cleanup(&m);
+	vt_registry_stop(&reg);
+	vt_rmtree(tmp);
+	free(src);
+	free(mnt);
+	free(cache);
+	free(src_cas);
+	free(tmp);
+}
+
+TestSuite(lazy, .init = setup, .fini = teardown, .timeout = 180);
+
+static int run_ok(const char *fmt, const char *a, const char *b, const char *c)
+{
+	char *cmd, *out;
+	int status;
+
+	cr_assert(asprintf(&cmd, fmt, a, b, c) > 0);
+	status = vt_run(cmd, &out);
+	cr_assert_eq(status, 0, "%s:\n%s", cmd, out);
+	free(out);
+	free(cmd);
+	return status;
+}
+
+/* A build of kvm-linux: a binary, two libraries alike, firmware, and a 4 MiB blob. */
+static char *publish(const char *flavour)
+{
+	char *p, *cmd, *out, *ref;
+	static char big[4 << 20];
+
+	vt_rmtree(src);
+	p = vt_join(src, "bin/qemu-system-x86_64");
+	vt_write_str(p, flavour);
+	chmod(p, 0755);
+	free(p);
+	p = vt_join(src, "lib/liba.so.1");
+	vt_write_str(p, "the same library\n");
+	free(p);
+	p = vt_join(src, "lib/libb.so.1");
+	vt_write_str(p, "the same library\n");
+	free(p);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 2654435761u >> 13);
+	p = vt_join(src, "share/qemu/big.rom");
+	vt_write_file(p, big, sizeof(big), 0644);
+	free(p);
+	cr_assert(asprintf(&cmd, "'" VOLT_CAS_BIN "' --cas '%s' build kvm-linux '%s' 2>&1", src_cas,
+			   src) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
+	ref = strdup(strrchr(out, '/') + 1);
+	ref[strcspn(ref, "\n")] = '\0';
+	free(out);
+	free(cmd);
+	run_ok("'" VOLT_CAS_BIN "' --cas '%s' push kvm-linux '%s' >/dev/null 2>&1%s", src_cas,
+	       reg.addr, "");
+	return ref;
+}
+
+static char *file_in(const char *rel)
+{
+	return vt_join(mnt, rel);
+}
+
+static int objects_in_cache(void)
+{
+	char *dir = vt_join(cache, "objects");
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	free(dir);
+	return n;
+}
+
+/* A counter of user.volt.stats. */
+static long long stat_of(const char *name)
+{
+	char buf[4096], *p;
+	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
+	size_t len = strlen(name);
+
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && p[len] == ' ')
+			return atoll(p + len + 1);
+	cr_assert_fail("no %s in %s", name, buf);
+	return -1;
+}
+
+static void mount_lazy(const char *extra)
+{
+	char *opts;
+
+	cr_assert(asprintf(&opts, "registry=%s%s%s", reg.addr, extra ? "," : "",
+			   extra ? extra : "") > 0);
+	vt_mount(&m, cache, mnt, opts);
+	free(opts);
+}
+
+static void assert_reads(const char *rel, const char *want)
+{
+	char *p = file_in(rel), *got = vt_read_file(p, NULL);
+
+	cr_assert_not_null(got, "%s: %s", rel, strerror(errno));
+	cr_assert_str_eq(got, want, "%s", rel);
+	free(got);
+	free(p);
+}
+
+Test(lazy, an_empty_cache_serves_the_build_fetching_only_what_is_opened)
+{
+	char *ref, *refpath, xa[256];
+	struct stat st;
+	ssize_t n;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	ref = publish("qemu v1\n");
+	mount_lazy(NULL);
+
+	/* The listing and stat come from the manifest: nothing is fetched for them. */
+	{
+		char *big = file_in("kvm-linux/share/qemu/big.rom");
+
+		cr_assert_eq(stat(big, &st), 0, "%s", strerror(errno));
+		cr_assert_eq(st.st_size, 4 << 20);
+		free(big);
+	}
+	cr_assert_eq(objects_in_cache(), 0, "a stat fetched an object");
+	cr_assert(asprintf(&refpath, "%s/refs/%s", cache, ref) > 0);
+	cr_assert_eq(stat(refpath, &st), 0, "the ref is kept in refs/");
+
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	cr_assert_eq(objects_in_cache(), 1, "one open, one object fetched");
+	assert_reads("kvm-linux/lib/liba.so.1", "the same library\n");
+	assert_reads("kvm-linux/lib/libb.so.1", "the same library\n");
+	cr_assert_eq(objects_in_cache(), 2, "libb is liba's object: fetched once");
+	cr_assert_eq(stat_of("fetches"), 2);
+	cr_assert_eq(stat_of("fetch_failures"), 0);
+	{
+		char *bin = file_in("kvm-linux/bin/qemu-system-x86_64");
+
+		cr_assert_eq(stat(bin, &st), 0);
+		cr_assert_eq(st.st_mode & 0777, 0555, "the mode travels with the blob");
+		free(bin);
+	}
+	{
+		char *dir = file_in("kvm-linux");
+
+		n = getxattr(dir, "user.volt.registry", xa, sizeof(xa) - 1);
+		cr_assert_gt(n, 0);
+		xa[n] = '\0';
+		cr_assert_str_eq(xa, reg.addr);
+		n = getxattr(dir, "user.volt.manifest_digest", xa, sizeof(xa) - 1);
+		cr_assert_gt(n, 0);
+		xa[n] = '\0';
+		cr_assert(strncmp(xa, "sha256:", 7) == 0, "%s", xa);
+		free(dir);
+	}
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(refpath);
+	free(ref);
+}
+
+struct reader {
+	const char *path;
+	size_t len;
+	int err;
+};
+
+static void *read_big(void *arg)
+{
+	struct reader *r = arg;
+	char *got = vt_read_file(r->path, &r->len);
+
+	r->err = got ? 0 : errno;
+	free(got);
+	return NULL;
+}
+
+Test(lazy, concurrent_opens_share_one_download)
+{
+	struct reader rd[8];
+	pthread_t th[8];
+	char *big;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	free(publish("qemu v1\n"));
+	mount_lazy(NULL);
+	big = file_in("kvm-linux/share/qemu/big.rom");
+	for (int i = 0; i < 8; i++) {
+		rd[i] = (struct reader){ big, 0, 0 };
+		cr_assert_eq(pthread_create(&th[i], NULL, read_big, &rd[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(rd[i].err, 0, "reader %d: %s", i, strerror(rd[i].err));
+		cr_assert_eq(rd[i].len, (size_t)4 << 20, "reader %d", i);
+	}
+	cr_assert_eq(stat_of("fetches"), 1, "eight opens, one download");
+	cr_assert_eq(stat_of("fetch_bytes"), 4 << 20);
+	free(big);
+}
+
+Test(lazy, what_is_cached_needs_no_registry)
+{
+	struct timespec t0, t1;
+	char *firm, *log;
+	int fd;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	free(publish("qemu v1\n"));
+	mount_lazy("registry_timeout=2");
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	vt_registry_stop(&reg); /* the registry is gone */
+	reg.addr = NULL;
+
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	firm = file_in("kvm-linux/lib/liba.so.1");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = open(firm, O_RDONLY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_lt(fd, 0, "an object never fetched cannot be served");
+	cr_assert_eq(errno, EIO, "%s", strerror(errno));
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 30, "the failure comes in bounded time");
+	log = vt_mount_log(&m);
+	cr_assert(strstr(log, "fetch of kvm-linux failed"), "%s", log);
+	free(log);
+	cr_assert_eq(vt_unmount(&m), 0);
+
+	/* A restart while offline: the kept ref and the cached object serve. */
+	vt_mount(&m, cache, mnt, "registry=http://127.0.0.1:9/volt/qemu,registry_timeout=1");
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(firm);
+}
+
+Test(lazy, a_moved_tag_is_followed_and_a_pin_fetched_by_its_tag)
+{
+	char *v1, *v2, *pin;
+	int i;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	v1 = publish("qemu v1\n");
+	mount_lazy("registry_refresh=1");
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	sleep(1); /* a later created_at */
+	v2 = publish("qemu v2\n");
+	cr_assert_str_neq(v1, v2);
+	/* Within a few refresh periods the profile serves the new build. */
+	for (i = 0; i < 100; i++) {
+		char *p = file_in("kvm-linux/bin/qemu-system-x86_64"), *got = vt_read_file(p, NULL);
+		bool moved = got && strcmp(got, "qemu v2\n") == 0;
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+
+		free(got);
+		free(p);
+		if (moved)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	cr_assert_lt(i, 100, "the moved tag was not followed within 10 s");
+
+	/* The old build by its pin: its ref is fetched by the pin tag, its objects on open. */
+	cr_assert(asprintf(&pin, "kvm-linux@%.8s/bin/qemu-system-x86_64", v1 + 10) > 0);
+	assert_reads(pin, "qemu v1\n");
+	free(pin);
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(v1);
+	free(v2);
+}
+
+Test(lazy, a_corrupt_blob_is_eio_and_nothing_is_stored)
+{
+	char *digest_cmd, *out, *path, *log;
+	size_t len;
+	char *bytes;
+	int fd;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	free(publish("qemu v1\n"));
+	/* The binary's blob, corrupted in the registry's own storage. */
+	cr_assert(asprintf(&digest_cmd,
+			   "skopeo inspect --raw --tls-verify=false "
+			   "docker://%s/volt/qemu:kvm-linux | "
+			   "python3 -c 'import json,sys; print([l[\"digest\"] for l in "
+			   "json.load(sys.stdin)[\"layers\"] if l[\"annotations\"]"
+			   "[\"org.opencontainers.image.title\"] == "
+			   "\"bin/qemu-system-x86_64\"][0])'",
+			   reg.url + 7) > 0);
+	cr_assert_eq(vt_run(digest_cmd, &out), 0, "%s", out);
+	out[strcspn(out, "\n")] = '\0';
+	path = vt_registry_blob_path(&reg, out);
+	bytes = vt_read_file(path, &len);
+	cr_assert_not_null(bytes);
+	bytes[0] ^= 1;
+	vt_write_file(path, bytes, len, 0644);
+
+	mount_lazy(NULL);
+	{
+		char *bin = file_in("kvm-linux/bin/qemu-system-x86_64");
+
+		fd = open(bin, O_RDONLY);
+		cr_assert_lt(fd, 0, "a corrupt blob must not be served");
+		cr_assert_eq(errno, EIO);
+		free(bin);
+	}
+	cr_assert_eq(objects_in_cache(), 0, "nothing stored");
+	cr_assert_eq(stat_of("fetch_failures"), 1);
+	log = vt_mount_log(&m);
+	cr_assert(strstr(log, out), "the log names the digest: %s", log);
+	cr_assert(strstr(log, "does not match its digest"), "%s", log);
+	cr_assert(strstr(log, reg.addr + 7), "the log names the registry: %s", log);
+	free(log);
+	free(bytes);
+	free(path);
+	free(out);
+	free(digest_cmd);
+}
+
+Test(lazy, mirrors_are_tried_in_turn)
+{
+	char *opts;
+
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	free(publish("qemu v1\n"));
+	/* The first mirror is down: nothing listens on port 9. */
+	cr_assert(asprintf(&opts, "registry=http://127.0.0.1:9/volt/qemu,registry=%s", reg.addr) >
+		  0);
+	vt_mount(&m, cache, mnt, opts);
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(opts);
+}
+
+Test(lazy, bad_registry_options_are_refused)
+{
+	char *cmd, *out;
+
+	cr_assert(asprintf(&cmd, "'" VOLTFS_BIN "' -f -o registry=ftp://x/y '%s' '%s' 2>&1", cache,
+			   tmp) > 0);
+	cr_assert_neq(vt_run(cmd, &out), 0);
+	cr_assert(strstr(out, "only http:// and https://"), "%s", out);
+	free(out);
+	free(cmd);
+	cr_assert(asprintf(&cmd,
+			   "'" VOLTFS_BIN "' -f -o registry=http://127.0.0.1:1/UPPER '%s' '%s' "
+					  "2>&1",
+			   cache, tmp) > 0);
+	cr_assert_neq(vt_run(cmd, &out), 0);
+	cr_assert(strstr(out, "not a repository name"), "%s", out);
+	free(out);
+	free(cmd);
+}
+
+/* The host's QEMU, pushed, then run from a mount whose cache started empty. */
+Test(lazy, qemu_runs_from_an_empty_cache, .timeout = 300)
+{
+	char *cmd, *out;
+	long long fetched;
+	int objects;
+
+	if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+		cr_skip_test("no qemu-system-x86_64 on this host (scripts/setup installs it)");
+	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	cr_assert(asprintf(&cmd,
+			   "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' --profiles "
+			   "kvm-linux "
+			   ">/dev/null 2>&1 && '%s' --cas '%s' push kvm-linux '%s' 2>&1",
+			   VOLTFS_SOURCE_DIR, src_cas, VOLT_CAS_BIN, VOLT_CAS_BIN, src_cas,
+			   reg.addr) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
+	free(out);
+	free(cmd);
+	mount_lazy(NULL);
+	cr_assert(asprintf(&cmd,
+			   "cd / && env -i $(cat '%s/kvm-linux/env') "
+			   "'%s/kvm-linux/bin/qemu-system-x86_64' "
+			   "--version 2>&1",
+			   mnt, mnt) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
+	cr_assert(strstr(out, "QEMU emulator version"), "%s", out);
+	free(out);
+	free(cmd);
+	fetched = stat_of("fetches");
+	objects = objects_in_cache();
+	cr_assert_gt(fetched, 5, "the binary and its libraries came from the registry");
+	cr_assert_eq(fetched, objects, "each fetched object is in the cache once");
+	cr_log_info("qemu --version from an empty cache: %lld objects, %lld bytes fetched", fetched,
+		    stat_of("fetch_bytes"));
+	cr_assert_eq(vt_unmount(&m), 0);
+}
