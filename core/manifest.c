@@ -692,6 +692,14 @@ static int scan_head(const char *buf, size_t len, struct timespec *created, char
 	}
 }
 
+int volt_manifest_peek_created(const char *buf, size_t len, struct timespec *created,
+			       char *created_at)
+{
+	int ret = scan_head(buf, len, created, created_at);
+
+	return ret == 1 ? -EAGAIN : ret;
+}
+
 static ssize_t read_at(int fd, char *buf, size_t len)
 {
 	size_t got = 0;

@@ -188,9 +188,19 @@ static int parse(struct volt_manifest *m, const uint8_t *data, size_t size)
 int voltfs_fuzz_manifest(const uint8_t *data, size_t size)
 {
 	struct volt_manifest m;
+	struct timespec created;
+	char created_at[64];
 
-	if (parse(&m, data, size) == 0)
+	if (parse(&m, data, size) == 0) {
+		/* Ranking refs reads only the head: it must read what the parser does. */
+		if (volt_manifest_peek_created((const char *)data, size, &created, created_at) ==
+		    0) {
+			CHECK(created.tv_sec == m.created.tv_sec &&
+			      created.tv_nsec == m.created.tv_nsec);
+			CHECK(strcmp(created_at, m.created_at) == 0);
+		}
 		volt_manifest_release(&m);
+	}
 	return 0;
 }
 

@@ -86,6 +86,14 @@ void volt_manifest_release(struct volt_manifest *m);
 int volt_manifest_read_created(int dirfd, const char *name, struct timespec *created,
 			       char *created_at, struct stat *st);
 
+/*
+ * The same read over len bytes of a whole manifest in memory: 0 with
+ * *created (and created_at) set, or -EAGAIN. Where volt_manifest_parse
+ * accepts buf, a 0 here gives its created_at (the fuzz harness checks it).
+ */
+int volt_manifest_peek_created(const char *buf, size_t len, struct timespec *created,
+			       char *created_at);
+
 /* Find an entry by exact path: the entry or NULL. O(log n). */
 const struct volt_manifest_entry *volt_manifest_find(const struct volt_manifest *m,
 						     const char *path);
