@@ -258,7 +258,16 @@ void vt_mount_cleanup(struct vt_mount *m)
 			kill(m->pid, SIGKILL);
 		free(cmd);
 	}
-	waitpid(m->pid, NULL, 0);
+	/*
+	 * A lazy unmount waits for the last open file: a failed assertion may have
+	 * left one open in this very process. Bounded: 5 s, then the daemon dies.
+	 */
+	for (int i = 0; i < 500 && waitpid(m->pid, NULL, WNOHANG) == 0; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	if (kill(m->pid, 0) == 0) {
+		kill(m->pid, SIGKILL);
+		waitpid(m->pid, NULL, 0);
+	}
 	free(m->mnt);
 	free(m->log);
 	m->mnt = m->log = NULL;
