@@ -399,6 +399,59 @@ Test(manifest_path, refused_paths_name_the_entry)
 		expect_bad_path(bad[i], bad[i]);
 }
 
+/* "/x" is refused for what it is, an absolute path, not for its empty first component. */
+Test(manifest_path, absolute_paths_say_so)
+{
+	static const char *const bad[] = { "/x", "/", "/bin/qemu-system-x86_64", "//x" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct volt_diag d;
+
+		expect_bad_path(bad[i], bad[i]);
+		cr_assert_eq(volt_path_check(bad[i], strlen(bad[i]), &d), -EINVAL, "%s", bad[i]);
+		cr_expect_str_eq(d.reason, "absolute path", "%s", bad[i]);
+	}
+}
+
+/*
+ * cJSON keeps the first of a repeated key and Go's encoding/json the last:
+ * each key that means something, given twice (the same value or not), is
+ * refused, naming the key.
+ */
+Test(manifest_bad, a_known_key_given_twice)
+{
+	static const char *const twice[][2] = {
+		{ "name", "\"name\":\"u\"" },
+		{ "created_at", "\"created_at\":\"" CREATED "\"" },
+		{ "objects", "\"objects\":{\"bin/x\":\"" H2 "\"}" },
+		{ "profile", "\"profile\":\"a\",\"profile\":\"b\"" },
+		{ "qemu_version", "\"qemu_version\":\"8.2\",\"qemu_version\":\"9.0\"" },
+		{ "build_date", "\"build_date\":\"x\",\"build_date\":\"x\"" },
+		{ "build_host", "\"build_host\":\"a\",\"build_host\":\"b\"" },
+		{ "arch", "\"arch\":\"x86_64\",\"arch\":\"aarch64\"" },
+		{ "total_bytes", "\"total_bytes\":1,\"total_bytes\":2" },
+	};
+
+	for (size_t i = 0; i < sizeof(twice) / sizeof(*twice); i++) {
+		char *json;
+
+		cr_assert(asprintf(&json,
+				   "{\"name\":\"t\",\"created_at\":\"" CREATED
+				   "\",\"objects\":{\"bin/ok\":\"" H1 "\"},%s}",
+				   twice[i][1]) > 0);
+		expect_refused(json, -EBADMSG, twice[i][0], "given twice");
+		free(json);
+	}
+	/* Unknown keys mean nothing: repeating one is harmless. */
+	{
+		struct volt_manifest m;
+
+		parse_ok(&m, "{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":{},\"x-"
+									 "note\":1,\"x-note\":2}");
+		volt_manifest_release(&m);
+	}
+}
+
 Test(manifest_path, nul_escape_in_key_refused)
 {
 	expect_refused(WITH_OBJECTS("\"bin/a\\u0000b\":\"" H1 "\""), -EINVAL, NULL, "NUL");
