@@ -1064,3 +1064,55 @@ Test(volt_cas, gc_keep_prunes_a_pin_a_mount_serves)
 	free(path);
 	free(mnt);
 }
+
+/* An object gc cannot remove (immutable: even root's unlink fails): said, and exit 1. */
+Test(volt_cas, gc_exits_1_when_a_removal_fails)
+{
+	char stuck[VOLT_HASH_HEX_MAX + 1], gone[VOLT_HASH_HEX_MAX + 1], want[256], *cmd;
+	char *stuck_path, *gone_path, name[64];
+	struct result r;
+
+	/* gc refuses to run without a ref: one build, whose objects stay. */
+	make_src();
+	build("kvm-linux", name);
+	put_loose("unreferenced and immutable", stuck);
+	put_loose("unreferenced", gone);
+	stuck_path = object_path(stuck);
+	gone_path = object_path(gone);
+	cr_assert(asprintf(&cmd, "chattr +i '%s' 2>/dev/null", stuck_path) > 0);
+	if (vt_run(cmd, NULL) != 0)
+		cr_skip_test("chattr +i is not possible here (not root, or not ext4/xfs)");
+	free(cmd);
+	run(&r, "--cas", cas, "gc", "--force", "--grace", "0", NULL);
+	cr_assert(asprintf(&cmd, "chattr -i '%s'", stuck_path) > 0);
+	cr_assert_eq(vt_run(cmd, NULL), 0);
+	free(cmd);
+	cr_expect_eq(r.status, 1, "exit %d, want 1: %s", r.status, r.err);
+	snprintf(want, sizeof(want), "volt-cas: gc: cannot remove objects/%s: ", stuck);
+	cr_expect_not_null(strstr(r.err, want), "%s", r.err);
+	/* The others are still removed. */
+	snprintf(want, sizeof(want), "removed objects/%s ", gone);
+	cr_expect_not_null(strstr(r.out, want), "%s", r.out);
+	cr_expect_not(exists(gone_path));
+	cr_expect(exists(stuck_path));
+	result_release(&r);
+	/* Once it can go, gc succeeds. */
+	expect_status(0, "--cas", cas, "gc", "--force", "--grace", "0");
+	cr_expect_not(exists(stuck_path));
+	free(stuck_path);
+	free(gone_path);
+}
+
+/* volt-cas kvm answers for this host: 0 exactly when /dev/kvm is a character device. */
+Test(volt_cas, kvm_says_whether_dev_kvm_is_there)
+{
+	struct stat st;
+	int want = stat("/dev/kvm", &st) == 0 && S_ISCHR(st.st_mode) ? 0 : 1;
+	struct result r;
+
+	run(&r, "kvm", NULL);
+	cr_expect_eq(r.status, want, "volt-cas kvm: exit %d, but /dev/kvm %s", r.status,
+		     want ? "is not a character device" : "is one");
+	cr_expect_str_empty(r.out);
+	result_release(&r);
+}
