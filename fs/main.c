@@ -376,7 +376,7 @@ int main(int argc, char *argv[])
 	struct voltfs_unmounter um = { .pid = -1, .fd = -1 };
 	char mnt[PATH_MAX], cas[PATH_MAX], refs[PATH_MAX + 8];
 	int ret, level, kvm, status = 1;
-	bool mounted = false, objects = false;
+	bool mounted = false, objects = false, verifier = false;
 
 	if (fuse_opt_parse(&args, &o, option_spec, option_proc) < 0)
 		return 2;
@@ -459,6 +459,11 @@ int main(int argc, char *argv[])
 		goto out_cas;
 	}
 	objects = true;
+	if (voltfs_verifier_init(&fs.verifier) < 0) {
+		fprintf(stderr, "voltfs: out of memory\n");
+		goto out_cas;
+	}
+	verifier = true;
 	if (add_mount_options(&args, cas) < 0)
 		goto out_cas;
 	fs.se = fuse_session_new(&args, &voltfs_ops, sizeof(voltfs_ops), &fs);
@@ -481,10 +486,17 @@ int main(int argc, char *argv[])
 	if (ret < 0)
 		voltfs_log(LOG_WARNING, "cannot watch %s (%s): ref changes show within %d s", refs,
 			   strerror(-ret), 1);
+	ret = fs.verify ? voltfs_verifier_start(&fs) : 0;
+	if (ret < 0)
+		voltfs_log(LOG_WARNING,
+			   "no verifier thread (%s): large objects are hashed in the "
+			   "FUSE workers",
+			   strerror(-ret));
 	if (voltfs_remote_start(&fs) < 0)
 		voltfs_log(LOG_ERR, "cannot start the registry thread: tags are not refreshed");
 	voltfs_log(LOG_INFO, "serving %s at %s", cas, mnt);
 	ret = run(fs.se, &cmd);
+	voltfs_verifier_stop(&fs);
 	voltfs_remote_stop(&fs);
 	voltfs_watch_stop(&fs);
 	/* A signal (SIGTERM, SIGINT) is the normal way to stop: unmount and exit 0. */
@@ -504,6 +516,8 @@ out_cas:
 		close(fs.ra_fd);
 	volt_catalog_free(fs.catalog);
 	volt_remote_free(fs.remote.r);
+	if (verifier)
+		voltfs_verifier_release(&fs.verifier);
 	if (objects)
 		voltfs_objects_release(&fs.objects);
 	volt_cas_release(&fs.cas);

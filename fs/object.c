@@ -3,9 +3,10 @@
  * Opening objects: one descriptor per object, shared by every open file
  * handle (reads are pread/splice at an offset, so sharing is safe), kept
  * open while idle in an LRU, at most max_fds at once. An object is checked
- * against its name before its first byte is served; the check is
- * remembered with the descriptor, so a cached object is not hashed again.
- * When every cached descriptor is in use, an open gets one of its own.
+ * against its name before its first byte is served; a cached descriptor is
+ * not checked again, and once evicted the verdict (verify.c) spares the same
+ * file a second hash, good or bad. When every cached descriptor is in use,
+ * an open gets one of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -116,22 +117,35 @@ static int reuse(struct voltfs_objects *t, struct voltfs_object *obj)
 	return s->fd;
 }
 
-/*
- * Was this very file verified before its descriptor was evicted? The same
- * inode (low 24 bits), size and mtime: then it is not hashed again.
- */
-static bool still_verified(const struct voltfs_object *obj, const struct stat *st)
+/* Hash fd (the file behind st) against h, and remember what it found. 0, -EIO or -errno. */
+static int verify(struct voltfs *fs, uint32_t rec, int fd, const struct volt_hash *h,
+		  const struct stat *st)
 {
-	return (__atomic_load_n(&obj->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_VERIFIED) &&
-	       obj->vid[0] == (uint8_t)st->st_ino && obj->vid[1] == (uint8_t)(st->st_ino >> 8) &&
-	       obj->vid[2] == (uint8_t)(st->st_ino >> 16) && st->st_size == obj->size &&
-	       st->st_mtim.tv_sec == obj->mtime_sec &&
-	       (uint32_t)st->st_mtim.tv_nsec == obj->mtime_nsec;
+	struct stat after;
+	int ret;
+
+	VOLTFS_COUNT(fs, verifications, 1);
+	ret = volt_cas_verify_fd(fd, h);
+	/* Changed while it was read: what was hashed is not what is there. */
+	if ((ret == 0 || ret == -EIO) && (fstat(fd, &after) < 0 || after.st_size != st->st_size ||
+					  after.st_ctim.tv_sec != st->st_ctim.tv_sec ||
+					  after.st_ctim.tv_nsec != st->st_ctim.tv_nsec))
+		return -ESTALE;
+	if (ret == -EIO)
+		VOLTFS_COUNT(fs, verify_failures, 1);
+	/* A read error is no verdict: the next open tries again. */
+	if (ret == 0 || ret == -EIO)
+		voltfs_verdict_put(&fs->verifier, rec, st, ret == 0);
+	return ret;
 }
 
-/* Open obj's store file and check it, outside the lock: the descriptor, or -errno (not logged). */
-static int open_checked(struct voltfs *fs, struct voltfs_object *obj, const struct volt_hash *h,
-			struct stat *st)
+/*
+ * Open obj's store file and check it, outside the lock: the descriptor, or
+ * -errno (not logged), -EINPROGRESS when it needs a hash that may not run
+ * here (see voltfs_object_open).
+ */
+static int open_checked(struct voltfs *fs, uint32_t rec, struct voltfs_object *obj,
+			const struct volt_hash *h, struct stat *st, bool may_hash)
 {
 	int fd = volt_cas_open_object(&fs->cas, h, st);
 	int ret;
@@ -149,29 +163,22 @@ static int open_checked(struct voltfs *fs, struct voltfs_object *obj, const stru
 	/* The size the kernel was told must stay true. */
 	if (ret == 0 && st->st_size != obj->size)
 		ret = -ESTALE;
-	if (ret == 0 && fs->verify && !still_verified(obj, st)) {
-		VOLTFS_COUNT(fs, verifications, 1);
-		ret = volt_cas_verify_fd(fd, h);
-		if (ret == -EIO)
-			VOLTFS_COUNT(fs, verify_failures, 1);
+	if (ret == 0 && fs->verify) {
+		/* A verdict on this very file (device, inode, size, ctime) stands. */
+		ret = voltfs_verdict_get(&fs->verifier, rec, st);
+		if (ret == 0 && !may_hash && st->st_size > VOLTFS_VERIFY_INLINE_MAX)
+			ret = -EINPROGRESS;
+		else if (ret == 0)
+			ret = verify(fs, rec, fd, h, st);
+		else if (ret > 0)
+			ret = 0;
 	}
 	if (ret < 0 && fd >= 0)
 		close(fd);
 	return ret < 0 ? ret : fd;
 }
 
-/* Remember that the file behind st matched obj's name (under the lock). */
-static void mark_verified(struct voltfs *fs, struct voltfs_object *obj, const struct stat *st)
-{
-	if (!fs->verify)
-		return;
-	obj->vid[0] = (uint8_t)st->st_ino;
-	obj->vid[1] = (uint8_t)(st->st_ino >> 8);
-	obj->vid[2] = (uint8_t)(st->st_ino >> 16);
-	__atomic_or_fetch(&obj->flags, VOLTFS_OBJ_VERIFIED, __ATOMIC_RELEASE);
-}
-
-int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own)
+int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own, bool may_hash)
 {
 	struct voltfs_objects *t = &fs->objects;
 	struct voltfs_object *obj;
@@ -193,15 +200,14 @@ int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own)
 	pthread_mutex_unlock(&t->lock);
 
 	voltfs_object_hash(fs, obj, &h);
-	fd = open_checked(fs, obj, &h, &st);
+	fd = open_checked(fs, rec, obj, &h, &st, may_hash);
 	pthread_mutex_lock(&t->lock);
 	if (fd < 0) {
 		if (slot >= 0)
 			free_slot(t, slot);
 		pthread_mutex_unlock(&t->lock);
-		return log_bad(fs, obj, &h, fd, &st);
+		return fd == -EINPROGRESS ? fd : log_bad(fs, obj, &h, fd, &st);
 	}
-	mark_verified(fs, obj, &st);
 	if (slot < 0) {
 		/*
 		 * Every cached descriptor is in use by open files. The cache is a

@@ -2,7 +2,8 @@
 /*
  * The FUSE low-level operations. Each op decodes its inode, asks core or the
  * object table, and replies exactly once, in the op itself: helpers return
- * a negative errno and never reply.
+ * a negative errno and never reply. The one exception: an open whose object
+ * must be hashed at length is answered by a verifier thread (verify.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -174,53 +175,83 @@ static int fh_fd(const struct fuse_file_info *fi)
 	return (int)(uint32_t)fi->fh;
 }
 
-static int voltfs_do_open(struct voltfs *fs, fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
+/* Check an open of ino: 0 for a synthetic file (fi filled), 1 for an object (in filled), or -errno. */
+static int voltfs_do_open(struct voltfs *fs, fuse_ino_t ino, struct fuse_file_info *fi,
+			  struct voltfs_ino *in)
 {
-	struct voltfs_ino in;
-	bool own;
-	int ret, fd, id;
+	int ret;
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EROFS;
-	ret = voltfs_ino_decode(fs, ino, &in);
+	ret = voltfs_ino_decode(fs, ino, in);
 	if (ret < 0)
 		return ret;
-	if (in.kind == VOLTFS_INO_ROOT ||
-	    (in.kind == VOLTFS_INO_NODE && volt_tree_kind(in.l->tree, in.node) == VOLT_NODE_DIR))
+	if (in->kind == VOLTFS_INO_ROOT ||
+	    (in->kind == VOLTFS_INO_NODE && volt_tree_kind(in->l->tree, in->node) == VOLT_NODE_DIR))
 		return -EISDIR;
-	if (in.kind == VOLTFS_INO_DEFAULT)
+	if (in->kind == VOLTFS_INO_DEFAULT)
 		return -ELOOP;
+	if (in->kind == VOLTFS_INO_OBJECT)
+		return 1;
 	/* Contents never change for this inode: keep the page cache across opens. */
 	fi->keep_cache = 1;
-	if (in.kind == VOLTFS_INO_NODE) {
-		fi->fh = (uint64_t)-1;
-		return 0;
+	fi->fh = (uint64_t)-1;
+	return 0;
+}
+
+void voltfs_reply_open_object(struct voltfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+			      uint32_t rec, int fd, bool own)
+{
+	int id;
+
+	if (fd < 0) {
+		fuse_reply_err(req, -fd);
+		return;
 	}
-	/* Verified first: a corrupt object never gets a backing id. */
-	fd = voltfs_object_open(fs, in.rec, &own);
-	if (fd < 0)
-		return fd;
+	/* An object's bytes never change: keep the page cache across opens. */
+	fi->keep_cache = 1;
 	fi->fh = (uint64_t)fd | (own ? VOLTFS_FH_OWN : 0);
-	id = voltfs_backing_get(fs, req, in.rec, fd);
+	/* Verified first: a corrupt object never gets a backing id. */
+	id = voltfs_backing_get(fs, req, rec, fd);
 	if (id > 0) {
 		/* The kernel fails an open with a backing id and keep_cache (EIO). */
 		fi->keep_cache = 0;
 		fi->fh |= VOLTFS_FH_PASS;
 		voltfs_pass_reply(fi, id);
 	}
-	return 0;
+	fuse_reply_open(req, fi);
 }
 
+/*
+ * An object larger than VOLTFS_VERIFY_INLINE_MAX that needs hashing is
+ * handed to a verifier thread, which answers: the one reply is not made in
+ * this op then, and the worker is free for other requests.
+ */
 static void voltfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int ret = voltfs_do_open(fs_of(req), req, ino, fi);
+	struct voltfs *fs = fs_of(req);
+	struct voltfs_ino in;
+	int ret = voltfs_do_open(fs, ino, fi, &in);
+	bool own;
+	int fd;
 
-	VOLTFS_COUNT(fs_of(req), opens, 1);
-	if (ret < 0)
+	VOLTFS_COUNT(fs, opens, 1);
+	if (ret < 0) {
 		fuse_reply_err(req, -ret);
-	else
+		return;
+	}
+	if (ret == 0) {
 		fuse_reply_open(req, fi);
+		return;
+	}
+	fd = voltfs_object_open(fs, in.rec, &own, false);
+	if (fd == -EINPROGRESS) {
+		if (voltfs_verify_submit(fs, req, fi, in.rec) == 0)
+			return;
+		/* No verifier to take it: hashed here, the old way. */
+		fd = voltfs_object_open(fs, in.rec, &own, true);
+	}
+	voltfs_reply_open_object(fs, req, fi, in.rec, fd, own);
 }
 
 /*

@@ -31,7 +31,6 @@ struct voltfs_object {
 	uint16_t mode;
 	uint16_t owner; /* index into voltfs_objects.owners */
 	uint8_t flags;	/* VOLTFS_OBJ_* */
-	uint8_t vid[3]; /* low 24 bits of the store inode that was verified */
 	int32_t slot;	/* its descriptor's slot, -1 when not open */
 	/*
 	 * Passthrough (backing.c), under the table lock: the open file handles
@@ -47,9 +46,8 @@ struct voltfs_owner {
 	gid_t gid;
 };
 
-#define VOLTFS_OBJ_READY 1u    /* the attributes are filled (from lstat of the object) */
-#define VOLTFS_OBJ_VERIFIED 2u /* the descriptor's content matched the name */
-#define VOLTFS_OBJ_NOPASS 4u   /* the kernel refused a backing id for it: served by the daemon */
+#define VOLTFS_OBJ_READY 1u  /* the attributes are filled (from lstat of the object) */
+#define VOLTFS_OBJ_NOPASS 4u /* the kernel refused a backing id for it: served by the daemon */
 
 /* A cached object descriptor. */
 struct voltfs_fd_slot {
@@ -91,6 +89,39 @@ struct voltfs_stats {
 	uint64_t reads;		/* READ requests the daemon answered */
 	uint64_t pass_opens;	/* object opens the kernel reads itself (passthrough) */
 	uint64_t fallback_opens; /* object opens served by the daemon */
+};
+
+/*
+ * What a verification found about an object's store file, kept for as long
+ * as that very file is there: the same device, inode, size and ctime.
+ */
+struct voltfs_verdict {
+	uint32_t rec1; /* the object's record number + 1; 0 = an empty entry */
+	bool good;     /* its content matched its name (else it did not) */
+	uint32_t ctime_nsec;
+	int64_t ctime_sec;
+	int64_t size;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Verifier threads: at most this many hash at once, off the FUSE workers. */
+#define VOLTFS_VERIFIERS 2
+/* Objects up to this size are hashed in the worker: that costs less than a hand-off. */
+#define VOLTFS_VERIFY_INLINE_MAX (1 << 20)
+
+struct voltfs_verify_job;
+
+struct voltfs_verifier {
+	pthread_mutex_t lock;		 /* everything below */
+	pthread_cond_t wake;		 /* a job was queued, or stop */
+	struct voltfs_verdict *verdicts; /* open addressing on the record number */
+	uint32_t mask, count;
+	struct voltfs_verify_job *queue, *queue_tail; /* waiting for a thread */
+	struct voltfs_verify_job *running;	      /* being hashed */
+	pthread_t threads[VOLTFS_VERIFIERS];
+	unsigned int n_threads;
+	bool stop;
 };
 
 struct voltfs_watch {
@@ -146,6 +177,7 @@ struct voltfs {
 	struct voltfs_stats stats;
 	struct voltfs_watch watch;
 	struct voltfs_remote remote;
+	struct voltfs_verifier verifier;
 };
 
 #define VOLTFS_COUNT(fs, field, n) __atomic_fetch_add(&(fs)->stats.field, (n), __ATOMIC_RELAXED)
@@ -193,16 +225,19 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 
 /*
  * A descriptor on the object of rec for one open file handle: cached, or
- * opened (and verified first, unless -o noverify). -EIO for a missing,
- * changed or corrupt object (logged), or -errno (-EMFILE when the process is
- * out of descriptors). When every one of the max_fds cached descriptors is
- * in use, the handle gets a descriptor of its own (*own = true). Give a
- * cached one back with voltfs_object_close, close an own one with
- * voltfs_object_close_own; drop: the daemon served the object, so the
- * store's pages may go (not when the kernel read the store file itself:
- * its pages are then the only copy cached).
+ * opened (and verified first, unless -o noverify; a verdict on this very
+ * store file is reused). -EIO for a missing, changed, corrupt or non-regular
+ * object (logged), or -errno (-EMFILE when the process is out of
+ * descriptors). Without may_hash, an object larger than
+ * VOLTFS_VERIFY_INLINE_MAX that needs hashing gives -EINPROGRESS (nothing
+ * held): hand the open to voltfs_verify_submit. When every one of the
+ * max_fds cached descriptors is in use, the handle gets a descriptor of its
+ * own (*own = true). Give a cached one back with voltfs_object_close, close
+ * an own one with voltfs_object_close_own; drop: the daemon served the
+ * object, so the store's pages may go (not when the kernel read the store
+ * file itself: its pages are then the only copy cached). Thread-safe.
  */
-int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own);
+int voltfs_object_open(struct voltfs *fs, uint32_t rec, bool *own, bool may_hash);
 void voltfs_object_close(struct voltfs *fs, uint32_t rec, bool drop);
 void voltfs_object_close_own(struct voltfs *fs, int fd, bool drop);
 
@@ -242,6 +277,25 @@ const struct voltfs_owner *voltfs_object_owner(struct voltfs *fs, const struct v
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
 /* The object's name. */
 void voltfs_object_hash(struct voltfs *fs, const struct voltfs_object *o, struct volt_hash *h);
+
+/* verify.c: verdicts, and the verifier threads. */
+int voltfs_verifier_init(struct voltfs_verifier *v);
+void voltfs_verifier_release(struct voltfs_verifier *v);
+/* 1: st is the file found good; -EIO: the file found bad; 0: no verdict on this file. */
+int voltfs_verdict_get(struct voltfs_verifier *v, uint32_t rec, const struct stat *st);
+/* Remember what hashing the file behind st found (not kept if out of memory). */
+void voltfs_verdict_put(struct voltfs_verifier *v, uint32_t rec, const struct stat *st, bool good);
+/*
+ * Queue the open req of object rec for a verifier thread, which answers it
+ * (voltfs_reply_open_object); an open of an object already queued or being
+ * hashed waits for that one's answer. 0 (req is the verifier's now), or
+ * -ENOMEM / -EAGAIN (no verifier thread): the caller still owns req.
+ */
+int voltfs_verify_submit(struct voltfs *fs, fuse_req_t req, const struct fuse_file_info *fi,
+			 uint32_t rec);
+/* Start the threads (after daemonizing); stop them, refusing what is still queued. */
+int voltfs_verifier_start(struct voltfs *fs);
+void voltfs_verifier_stop(struct voltfs *fs);
 
 /* attr.c: what stat says of each kind of inode. */
 void voltfs_attr_of_node(const struct volt_loaded *l, uint32_t node, struct stat *st);
@@ -301,5 +355,12 @@ void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, cha
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops voltfs_ops;
+/*
+ * Answer the open req of object rec: fd and own as voltfs_object_open gave
+ * them (a negative fd is the error), through passthrough where the kernel
+ * takes a backing id. From any thread: verifiers call it too.
+ */
+void voltfs_reply_open_object(struct voltfs *fs, fuse_req_t req, struct fuse_file_info *fi,
+			      uint32_t rec, int fd, bool own);
 
 #endif
