@@ -57,6 +57,8 @@ int bench_unmount(const char *mnt, pid_t pid);
 
 /* Read a file to its end with bufsize reads: bytes read, or -errno. */
 int64_t bench_read_file(const char *path, void *buf, size_t bufsize);
+/* mmap path and touch one byte of every 4 KiB page: its size, or -errno. */
+int64_t bench_map_file(const char *path);
 
 /* "4k", "128M", "1G", plain bytes: 0 or -EINVAL. */
 int bench_parse_size(const char *s, uint64_t *out);

@@ -44,8 +44,8 @@ static const struct {
 	  "CAS PROFILE [--exe F] [--random PATH=SIZE]... [--small N] [--fanout K]\n"
 	  "\t\t[--list FILE] [--list-prefix P]   write a synthetic profile into a CAS" },
 	{ "read", bench_cmd_read,
-	  "[--cold] [--runs R] [--warmup W] [--bs SIZE] FILE...\n"
-	  "\t\tsequential read(2) of each FILE per run" },
+	  "[--cold] [--runs R] [--warmup W] [--bs SIZE] [--mmap] FILE...\n"
+	  "\t\tsequential read(2) of each FILE per run (--mmap: every page of a mapping)" },
 	{ "exec", bench_cmd_exec,
 	  "[--cold] [--runs R] [--warmup W] [--env N=V]... -- CMD ARG...\n"
 	  "\t\tposix_spawn + waitpid, output to /dev/null" },

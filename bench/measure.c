@@ -35,13 +35,14 @@ int bench_cmd_read(int argc, char *argv[])
 		{ "runs", required_argument, NULL, 'r' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "bs", required_argument, NULL, 'b' },
+		{ "mmap", no_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_samples s = { 0 };
 	unsigned long runs = 3, warmup = 0;
 	uint64_t bs = 1 << 20;
 	int64_t bytes = 0;
-	bool is_cold = false;
+	bool is_cold = false, map = false;
 	void *buf;
 	int c;
 
@@ -49,6 +50,9 @@ int bench_cmd_read(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			is_cold = true;
+			break;
+		case 'm':
+			map = true;
 			break;
 		case 'r':
 			runs = bench_parse_count("--runs", optarg);
@@ -62,7 +66,7 @@ int bench_cmd_read(int argc, char *argv[])
 			break;
 		default:
 			bench_die("usage: read [--cold] [--runs R] [--warmup W] [--bs SIZE] "
-				  "FILE...");
+				  "[--mmap] FILE...");
 		}
 	}
 	if (optind == argc)
@@ -76,7 +80,8 @@ int bench_cmd_read(int argc, char *argv[])
 		bytes = 0;
 		t0 = bench_now();
 		for (int i = optind; i < argc; i++) {
-			int64_t n = bench_read_file(argv[i], buf, bs);
+			int64_t n = map ? bench_map_file(argv[i])
+					: bench_read_file(argv[i], buf, bs);
 
 			if (n < 0)
 				bench_die("%s: %s", argv[i], strerror((int)-n));
