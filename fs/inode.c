@@ -56,6 +56,7 @@ int voltfs_objects_init(struct voltfs_objects *t, uint32_t max_fds, struct volt_
 
 void voltfs_objects_release(struct voltfs_objects *t)
 {
+	voltfs_backing_release(t);
 	voltfs_objects_close_all(t);
 	for (uint32_t i = 0; i < VOLTFS_OBJ_CHUNKS && t->chunks[i]; i++)
 		free(t->chunks[i]);

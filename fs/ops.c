@@ -213,6 +213,14 @@ void voltfs_reply_open_object(struct voltfs *fs, fuse_req_t req, struct fuse_fil
 	fi->fh = (uint64_t)fd | (own ? VOLTFS_FH_OWN : 0);
 	/* Verified first: a corrupt object never gets a backing id. */
 	id = voltfs_backing_get(fs, req, rec, fd);
+	if (id < 0) {
+		if (own)
+			voltfs_object_close_own(fs, fd, true);
+		else
+			voltfs_object_close(fs, rec, true);
+		fuse_reply_err(req, -id);
+		return;
+	}
 	if (id > 0) {
 		/* The kernel fails an open with a backing id and keep_cache (EIO). */
 		fi->keep_cache = 0;

@@ -19,7 +19,7 @@
 
 /*
  * An object as first seen: its attributes never change (an object's bytes
- * never do). 48 bytes: a host can hold millions. The hash is not kept here:
+ * never do). 40 bytes: a host can hold millions. The hash is not kept here:
  * it lives in the tree of the build that first named the object, and builds
  * live as long as the mount. Owners are few: an index into the owner table.
  */
@@ -32,13 +32,24 @@ struct voltfs_object {
 	uint16_t owner; /* index into voltfs_objects.owners */
 	uint8_t flags;	/* VOLTFS_OBJ_* */
 	int32_t slot;	/* its descriptor's slot, -1 when not open */
-	/*
-	 * Passthrough (backing.c), under the table lock: the open file handles
-	 * of this inode, and their backing id while they have one (0: served
-	 * by the daemon). The kernel wants every open of an inode alike.
-	 */
+};
+
+/*
+ * Passthrough (backing.c): the objects open now, each with its open file
+ * handles and their backing id while they have one (0: served by the
+ * daemon). The kernel wants every open of an inode alike. Open addressing
+ * on the record number, under the object table's lock; kept off the
+ * records, which are many, while few objects are open at once.
+ */
+struct voltfs_open_obj {
+	uint32_t rec1; /* record number + 1; 0 = empty */
 	uint32_t opens;
 	int32_t backing;
+};
+
+struct voltfs_open_objs {
+	struct voltfs_open_obj *slots;
+	uint32_t mask, count;
 };
 
 struct voltfs_owner {
@@ -72,6 +83,7 @@ struct voltfs_objects {
 	uint32_t max_fds;
 	int32_t free_head, idle_head, idle_tail;
 	const struct volt_catalog *catalog; /* where hashes are looked up */
+	struct voltfs_open_objs open;	    /* passthrough's per-inode state (backing.c) */
 	/* The distinct (uid, gid) of objects (a store has one or two), in chunks that never move. */
 	struct voltfs_owner *owners[256];
 	uint32_t n_owners;
@@ -258,6 +270,8 @@ void voltfs_object_close_own(struct voltfs *fs, int fd, bool drop);
  * the mount or the object falls back. Thread-safe.
  */
 int voltfs_backing_get(struct voltfs *fs, fuse_req_t req, uint32_t rec, int fd);
+/* Free the table of open objects (at unmount). */
+void voltfs_backing_release(struct voltfs_objects *t);
 /* The release of one open counted by voltfs_backing_get: the last closes the backing id. */
 void voltfs_backing_put(struct voltfs *fs, fuse_req_t req, uint32_t rec);
 
