@@ -7,6 +7,12 @@
  * fusermount3 -u still unmount, through the helper that alone can.
  */
 #include <dirent.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -352,6 +358,48 @@ Test(confine, read_ahead_and_clone_fd_still_work)
 	cr_expect_eq(mount_read_ahead_kb(m.mnt), 4096);
 	log = vt_mount_log(&m);
 	cr_expect_null(strstr(log, "/dev/fuse"), "the daemon's log: %s", log);
+	free(log);
+	cr_assert_eq(vt_unmount(&m), 0);
+}
+
+/* Make landlock_create_ruleset fail with ENOSYS in this process and its children. */
+static void hide_landlock(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_landlock_create_ruleset, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(*code), code };
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0, "%s", strerror(errno));
+}
+
+/* A kernel without Landlock: one line says so, the rest of the confinement holds, it serves. */
+Test(confine, without_landlock_says_so_once_and_serves)
+{
+	const char *line = "the kernel has no Landlock (not built in)";
+	char *log, *at;
+
+#ifndef __x86_64__
+	cr_skip_test("the seccomp filter here is for x86_64");
+#endif
+	world_make();
+	hide_landlock();
+	vt_mount(&m, cas, mnt, "nopassthrough");
+	expect_served();
+	expect_served();
+	expect_status(m.pid, "NoNewPrivs", "1");
+	expect_status(m.pid, "CapEff", "0000000000000000");
+	log = vt_mount_log(&m);
+	at = strstr(log, line);
+	cr_assert_not_null(at, "the daemon's log: %s", log);
+	cr_assert_null(strstr(at + 1, line), "said more than once: %s", log);
 	free(log);
 	cr_assert_eq(vt_unmount(&m), 0);
 }
