@@ -30,6 +30,8 @@ ap.add_argument("--stall", action="append", default=[],
                 help="DIGEST: send half of that blob, then nothing")
 ap.add_argument("--redirect-blobs", default="",
                 help="answer blob GETs with a 307 to this URL + the same path")
+ap.add_argument("--delay-ms", type=float, default=0,
+                help="hold each request this long first (a round trip of a far registry)")
 ap.add_argument("--fail-blobs", type=int, default=0,
                 help="answer the first N blob GETs with 503")
 args = ap.parse_args()
@@ -94,6 +96,8 @@ class Front(http.server.BaseHTTPRequestHandler):
         self.reply(200, body, [("Content-Type", "application/json")])
 
     def handle_any(self):
+        if args.delay_ms:
+            time.sleep(args.delay_ms / 1000)
         auth = self.headers.get("Authorization", "")
         log("%s %s auth=%s host=%s" % (self.command, self.path,
                                         auth.split(" ")[0] if auth else "none",
