@@ -53,6 +53,14 @@ struct volt_remote {
 	struct tag *tags;
 	struct flight *flights;
 	struct volt_remote_stats stats;
+	/* The background prefetch: a build, how far it got, its threads. */
+	pthread_cond_t work;
+	struct build *pf_build;
+	const struct volt_oci_blob **pf_order; /* its blobs by title */
+	size_t pf_next, pf_n;
+	pthread_t pf_threads[16];
+	unsigned pf_started;
+	bool pf_stop;
 };
 
 #define COUNT(r, field, n) __atomic_fetch_add(&(r)->stats.field, (n), __ATOMIC_RELAXED)
@@ -135,6 +143,7 @@ int volt_remote_new(struct volt_remote **out, struct volt_cas *cas,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->sync_lock, NULL);
 	pthread_cond_init(&r->landed, NULL);
+	pthread_cond_init(&r->work, NULL);
 	/* libcurl and libcrypto read their configuration now, while the caller can. */
 	if (!thread_http(r)) {
 		volt_remote_free(r);
@@ -150,6 +159,14 @@ void volt_remote_free(struct volt_remote *r)
 
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->lock);
+	r->pf_stop = true;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+	for (unsigned i = 0; i < r->pf_started; i++)
+		pthread_join(r->pf_threads[i], NULL);
+	free(r->pf_order);
+	pthread_cond_destroy(&r->work);
 	h = pthread_getspecific(r->http_key);
 	if (h) {
 		pthread_setspecific(r->http_key, NULL);
@@ -500,8 +517,74 @@ size_t volt_remote_ports(const struct volt_remote *r, uint16_t *out, size_t max)
 	return n;
 }
 
+static void *prefetch_main(void *arg)
+{
+	struct volt_remote *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->pf_stop) {
+		const struct volt_oci_blob *blob;
+		struct build *b;
+		struct volt_diag d;
+
+		if (!r->pf_build || r->pf_next >= r->pf_n) {
+			pthread_cond_wait(&r->work, &r->lock);
+			continue;
+		}
+		b = r->pf_build;
+		blob = r->pf_order[r->pf_next++];
+		pthread_mutex_unlock(&r->lock);
+		/* Failures are an open's to report, when it asks for the object itself. */
+		if (volt_remote_fetch(r, b->ref_name, &blob->object, &d) == 0)
+			COUNT(r, prefetched, 1);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static int by_title(const void *pa, const void *pb)
+{
+	return strcmp((*(const struct volt_oci_blob *const *)pa)->title,
+		      (*(const struct volt_oci_blob *const *)pb)->title);
+}
+
+int volt_remote_prefetch(struct volt_remote *r, const char *ref_name, unsigned jobs)
+{
+	const struct volt_oci_blob **order;
+	struct volt_diag d;
+	struct build *b;
+	int ret = 0;
+
+	b = build_of(r, ref_name, &d, &ret);
+	if (!b)
+		return ret;
+	order = calloc(b->oci.n_objects + 1, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->oci.n_objects; i++)
+		order[i] = &b->oci.objects[i];
+	qsort(order, b->oci.n_objects, sizeof(*order), by_title);
+	if (jobs > sizeof(r->pf_threads) / sizeof(r->pf_threads[0]))
+		jobs = sizeof(r->pf_threads) / sizeof(r->pf_threads[0]);
+	pthread_mutex_lock(&r->lock);
+	free(r->pf_order);
+	r->pf_order = order;
+	r->pf_build = b;
+	r->pf_next = 0;
+	r->pf_n = b->oci.n_objects;
+	while (r->pf_started < jobs &&
+	       pthread_create(&r->pf_threads[r->pf_started], NULL, prefetch_main, r) == 0)
+		r->pf_started++;
+	ret = r->pf_started ? 0 : -EAGAIN;
+	pthread_cond_broadcast(&r->work);
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
 void volt_remote_get_stats(struct volt_remote *r, struct volt_remote_stats *s)
 {
+	s->prefetched = __atomic_load_n(&r->stats.prefetched, __ATOMIC_RELAXED);
 	s->fetches = __atomic_load_n(&r->stats.fetches, __ATOMIC_RELAXED);
 	s->fetch_bytes = __atomic_load_n(&r->stats.fetch_bytes, __ATOMIC_RELAXED);
 	s->fetch_failures = __atomic_load_n(&r->stats.fetch_failures, __ATOMIC_RELAXED);

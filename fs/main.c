@@ -44,6 +44,7 @@ struct options {
 	char *registry_auth;
 	unsigned int registry_refresh;
 	unsigned int registry_timeout;
+	unsigned int prefetch;
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ, KEY_REGISTRY };
@@ -68,6 +69,7 @@ static const struct fuse_opt option_spec[] = {
 	{ "registry_auth=%s", offsetof(struct options, registry_auth), 0 },
 	{ "registry_refresh=%u", offsetof(struct options, registry_refresh), 0 },
 	{ "registry_timeout=%u", offsetof(struct options, registry_timeout), 0 },
+	{ "prefetch=%u", offsetof(struct options, prefetch), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -145,6 +147,8 @@ static void usage(FILE *to)
 		"                           mirrors tried in turn\n"
 		"    -o registry_refresh=S  check each profile's tag again every S s (default 60)\n"
 		"    -o registry_timeout=S  a transfer with no byte for S s fails (default 10)\n"
+		"    -o prefetch=N          fetch a build that starts serving in the background,\n"
+		"                           N objects at a time (default 0: only what is opened)\n"
 		"    -o registry_ca=FILE    trust these CAs (PEM) instead of the system's\n"
 		"    -o registry_auth=FILE  credentials (docker config.json / podman auth.json)\n"
 		"    -h, --help             this text\n"
@@ -327,6 +331,10 @@ static int open_remote(struct voltfs *fs, const struct options *o)
 	char buf[1100];
 	int ret;
 
+	if (o->prefetch > 16) {
+		fprintf(stderr, "voltfs: prefetch is 0 (off) to 16 fetches at a time\n");
+		return -1;
+	}
 	if (o->registry_refresh < 1 || o->registry_timeout < 1) {
 		fprintf(stderr, "voltfs: registry_refresh and registry_timeout are seconds, >= "
 				"1\n");
@@ -340,6 +348,7 @@ static int open_remote(struct voltfs *fs, const struct options *o)
 		return -1;
 	}
 	fs->remote.refresh_s = o->registry_refresh;
+	fs->remote.prefetch = o->prefetch;
 	return 0;
 }
 

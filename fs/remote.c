@@ -49,6 +49,14 @@ static void sync_profile(struct voltfs *fs, enum volt_profile p)
 			   volt_profile_name(p));
 		volt_catalog_invalidate(fs->catalog);
 	}
+	/* -o prefetch: the rest of a build that starts serving, before anyone asks. */
+	if (rm->prefetch && ret >= 0 && (ret == 1 || !rm->synced[p])) {
+		const struct volt_loaded *l;
+
+		if (volt_catalog_get(fs->catalog, p, &l) == 0 &&
+		    volt_remote_prefetch(rm->r, l->ref.name, rm->prefetch) < 0)
+			voltfs_log(LOG_WARNING, "registry: cannot prefetch %s", l->dirname);
+	}
 	__atomic_store_n(&rm->synced[p], true, __ATOMIC_RELEASE);
 }
 

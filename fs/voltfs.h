@@ -147,7 +147,8 @@ struct voltfs_watch {
 struct voltfs_remote {
 	struct volt_remote *r; /* NULL: no registry, the store is all there is */
 	unsigned int refresh_s;
-	uid_t uid; /* the store's owner: of objects not fetched yet */
+	unsigned int prefetch; /* background fetches at a time of a build that starts serving */
+	uid_t uid;	       /* the store's owner: of objects not fetched yet */
 	gid_t gid;
 	bool synced[VOLT_PROFILE_COUNT]; /* its tag resolved once: lookups need not wait */
 	pthread_mutex_t profile_lock[VOLT_PROFILE_COUNT];

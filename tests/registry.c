@@ -40,7 +40,8 @@ int vt_free_port(void)
 
 static bool answers(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
@@ -76,7 +77,8 @@ static void spawn(struct vt_registry *r, const char *const argv[], const char *l
 			char *text = vt_read_file(log, NULL);
 
 			r->pid = 0;
-			cr_assert_fail("%s exited (status %d): %s", argv[0], status, text ? text : "");
+			cr_assert_fail("%s exited (status %d): %s", argv[0], status,
+				       text ? text : "");
 		}
 		nanosleep(&pause, NULL);
 	}
@@ -96,22 +98,25 @@ static void make_cert(const char *dir)
 	free(cmd);
 }
 
-void vt_registry_start(struct vt_registry *r, const char *dir, const struct vt_registry_opts *o)
+void vt_registry_start(struct vt_registry *r, const char *parent, const char *name,
+		       const struct vt_registry_opts *o)
 {
 	static const struct vt_registry_opts none;
-	char *config, *log, *text, *auth = NULL, *tls = NULL, *proxy = NULL;
+	char *config, *log, *text, *auth = NULL, *tls = NULL, *proxy = NULL, *dir;
 
 	if (!vt_have_registry())
 		cr_skip_test("docker-registry is not installed (scripts/setup installs it)");
+	dir = vt_join(parent, name);
 	if (!o)
 		o = &none;
 	memset(r, 0, sizeof(*r));
 	mkdir(dir, 0755);
-	r->dir = strdup(dir);
+	r->dir = dir;
 	r->port = vt_free_port();
 	if (o->tls) {
 		make_cert(dir);
-		cr_assert(asprintf(&tls, "  tls:\n    certificate: %s/cert.pem\n    key: %s/key.pem\n",
+		cr_assert(asprintf(&tls,
+				   "  tls:\n    certificate: %s/cert.pem\n    key: %s/key.pem\n",
 				   dir, dir) > 0);
 		cr_assert(asprintf(&r->ca, "%s/cert.pem", dir) > 0);
 	}
@@ -122,7 +127,8 @@ void vt_registry_start(struct vt_registry *r, const char *dir, const struct vt_r
 				   o->password, dir) > 0);
 		cr_assert_eq(vt_run(cmd, NULL), 0, "htpasswd failed (apache2-utils)");
 		free(cmd);
-		cr_assert(asprintf(&auth, "auth:\n  htpasswd:\n    realm: volt\n    path: %s/htpasswd\n",
+		cr_assert(asprintf(&auth,
+				   "auth:\n  htpasswd:\n    realm: volt\n    path: %s/htpasswd\n",
 				   dir) > 0);
 	}
 	if (o->proxy_of)
@@ -137,8 +143,8 @@ void vt_registry_start(struct vt_registry *r, const char *dir, const struct vt_r
 	log = vt_join(dir, "registry.log");
 	vt_write_str(config, text);
 	cr_assert(asprintf(&r->url, "%s://127.0.0.1:%d", o->tls ? "https" : "http", r->port) > 0);
-	cr_assert(asprintf(&r->addr, "%s127.0.0.1:%d/volt/qemu", o->tls ? "" : "http://",
-			   r->port) > 0);
+	cr_assert(asprintf(&r->addr, "%s127.0.0.1:%d/volt/qemu", o->tls ? "" : "http://", r->port) >
+		  0);
 	{
 		const char *argv[] = { "docker-registry", "serve", config, NULL };
 
@@ -152,14 +158,14 @@ void vt_registry_start(struct vt_registry *r, const char *dir, const struct vt_r
 	free(proxy);
 }
 
-void vt_front_start(struct vt_registry *r, const char *dir, const char *upstream,
-		    const char *args)
+void vt_front_start(struct vt_registry *r, const char *parent, const char *name,
+		    const char *upstream, const char *args)
 {
-	char *cmd, *log;
+	char *cmd, *log, *dir = vt_join(parent, name);
 
 	memset(r, 0, sizeof(*r));
 	mkdir(dir, 0755);
-	r->dir = strdup(dir);
+	r->dir = dir;
 	r->port = vt_free_port();
 	log = vt_join(dir, "front.out");
 	cr_assert(asprintf(&cmd,

@@ -15,26 +15,27 @@
 #include <sys/types.h>
 
 struct vt_registry_opts {
-	bool tls;		/* HTTPS with <dir>/cert.pem (CN and SAN 127.0.0.1) */
-	const char *user;	/* with password: htpasswd (bcrypt), Basic auth */
+	bool tls;	  /* HTTPS with <dir>/cert.pem (CN and SAN 127.0.0.1) */
+	const char *user; /* with password: htpasswd (bcrypt), Basic auth */
 	const char *password;
-	const char *proxy_of;	/* a mirror: pull-through cache of this URL */
+	const char *proxy_of; /* a mirror: pull-through cache of this URL */
 };
 
 struct vt_registry {
 	pid_t pid;
 	int port;
-	char *dir;	/* config, storage/, log, certificate */
-	char *url;	/* "http://127.0.0.1:PORT" or "https://..." */
-	char *addr;	/* REGISTRY/REPO for volt-cas and voltfs: URL + "/volt/qemu",
+	char *dir;  /* config, storage/, log, certificate */
+	char *url;  /* "http://127.0.0.1:PORT" or "https://..." */
+	char *addr; /* REGISTRY/REPO for volt-cas and voltfs: URL + "/volt/qemu",
 			   without "https://" for TLS */
-	char *ca;	/* the certificate to trust (TLS), or NULL */
+	char *ca;   /* the certificate to trust (TLS), or NULL */
 };
 
 /* Is docker-registry installed? Registry tests skip (saying so) where it is not. */
 bool vt_have_registry(void);
-/* Start one in dir (made if missing) and wait until it answers. */
-void vt_registry_start(struct vt_registry *r, const char *dir, const struct vt_registry_opts *o);
+/* Start one in parent/name (made if missing) and wait until it answers. */
+void vt_registry_start(struct vt_registry *r, const char *parent, const char *name,
+		       const struct vt_registry_opts *o);
 /* SIGTERM, reap, free; safe on a zeroed or stopped one. */
 void vt_registry_stop(struct vt_registry *r);
 /* The file that holds a blob's bytes in its storage ("sha256:<hex>"; malloc'ed). */
@@ -42,10 +43,11 @@ char *vt_registry_blob_path(const struct vt_registry *r, const char *digest);
 
 /*
  * tests/fake_registry.py in front of upstream (a URL), with its options as
- * one string of arguments (may be NULL); its log of requests is <dir>/front.log.
+ * one string of arguments (may be NULL), in parent/name; its log of requests is
+ * front.log there.
  */
-void vt_front_start(struct vt_registry *r, const char *dir, const char *upstream,
-		    const char *args);
+void vt_front_start(struct vt_registry *r, const char *parent, const char *name,
+		    const char *upstream, const char *args);
 
 /* A free TCP port on 127.0.0.1 (bound and released: good enough for tests). */
 int vt_free_port(void);

@@ -161,7 +161,7 @@ Test(lazy, an_empty_cache_serves_the_build_fetching_only_what_is_opened)
 	struct stat st;
 	ssize_t n;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	ref = publish("qemu v1\n");
 	mount_lazy(NULL);
 
@@ -231,7 +231,7 @@ Test(lazy, concurrent_opens_share_one_download)
 	pthread_t th[8];
 	char *big;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	free(publish("qemu v1\n"));
 	mount_lazy(NULL);
 	big = file_in("kvm-linux/share/qemu/big.rom");
@@ -255,7 +255,7 @@ Test(lazy, what_is_cached_needs_no_registry)
 	char *firm, *log;
 	int fd;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	free(publish("qemu v1\n"));
 	mount_lazy("registry_timeout=2");
 	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
@@ -287,7 +287,7 @@ Test(lazy, a_moved_tag_is_followed_and_a_pin_fetched_by_its_tag)
 	char *v1, *v2, *pin;
 	int i;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	v1 = publish("qemu v1\n");
 	mount_lazy("registry_refresh=1");
 	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
@@ -324,7 +324,7 @@ Test(lazy, a_corrupt_blob_is_eio_and_nothing_is_stored)
 	char *bytes;
 	int fd;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	free(publish("qemu v1\n"));
 	/* The binary's blob, corrupted in the registry's own storage. */
 	cr_assert(asprintf(&digest_cmd,
@@ -369,7 +369,7 @@ Test(lazy, mirrors_are_tried_in_turn)
 {
 	char *opts;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	free(publish("qemu v1\n"));
 	/* The first mirror is down: nothing listens on port 9. */
 	cr_assert(asprintf(&opts, "registry=http://127.0.0.1:9/volt/qemu,registry=%s", reg.addr) >
@@ -392,7 +392,7 @@ Test(lazy, bad_registry_options_are_refused)
 	free(cmd);
 	cr_assert(asprintf(&cmd,
 			   "'" VOLTFS_BIN "' -f -o registry=http://127.0.0.1:1/UPPER '%s' '%s' "
-					  "2>&1",
+			   "2>&1",
 			   cache, tmp) > 0);
 	cr_assert_neq(vt_run(cmd, &out), 0);
 	cr_assert(strstr(out, "not a repository name"), "%s", out);
@@ -401,7 +401,7 @@ Test(lazy, bad_registry_options_are_refused)
 }
 
 /* The host's QEMU, pushed, then run from a mount whose cache started empty. */
-Test(lazy, qemu_runs_from_an_empty_cache, .timeout = 300)
+Test(lazy, qemu_runs_from_an_empty_cache)
 {
 	char *cmd, *out;
 	long long fetched;
@@ -409,7 +409,7 @@ Test(lazy, qemu_runs_from_an_empty_cache, .timeout = 300)
 
 	if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
 		cr_skip_test("no qemu-system-x86_64 on this host (scripts/setup installs it)");
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	cr_assert(asprintf(&cmd,
 			   "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' --profiles "
 			   "kvm-linux "
@@ -433,7 +433,32 @@ Test(lazy, qemu_runs_from_an_empty_cache, .timeout = 300)
 	objects = objects_in_cache();
 	cr_assert_gt(fetched, 5, "the binary and its libraries came from the registry");
 	cr_assert_eq(fetched, objects, "each fetched object is in the cache once");
-	cr_log_info("qemu --version from an empty cache: %lld objects, %lld bytes fetched", fetched,
-		    stat_of("fetch_bytes"));
+	/* The figure the README quotes (cr_log_info leaks its message under LeakSanitizer). */
+	fprintf(stderr, "qemu --version from an empty cache: %lld objects, %lld bytes fetched\n",
+		fetched, stat_of("fetch_bytes"));
 	cr_assert_eq(vt_unmount(&m), 0);
+}
+
+Test(lazy, prefetch_fetches_the_build_in_the_background)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct stat st;
+	char *dir;
+	int i;
+
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	mount_lazy("prefetch=2");
+	dir = file_in("kvm-linux");
+	cr_assert_eq(stat(dir, &st), 0, "%s", strerror(errno));
+	/* Nothing opened: the three distinct objects arrive anyway. */
+	for (i = 0; i < 200 && objects_in_cache() < 3; i++)
+		nanosleep(&pause, NULL);
+	cr_assert_eq(objects_in_cache(), 3, "the build was not prefetched within 10 s");
+	cr_assert_eq(stat_of("prefetched"), 3);
+	cr_assert_eq(stat_of("fetches"), 3);
+	/* And an open then needs no fetch of its own. */
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	cr_assert_eq(stat_of("fetches"), 3);
+	free(dir);
 }

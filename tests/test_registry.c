@@ -60,6 +60,15 @@ static void result_release(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A front's log of requests (malloc'ed), or NULL. */
+static char *read_log(const char *dir)
+{
+	char *p = vt_join(dir, "front.log"), *text = vt_read_file(p, NULL);
+
+	free(p);
+	return text;
+}
+
 /* Run a shell command; stdout and stderr apart. */
 static struct result sh(const char *fmt, ...)
 {
@@ -195,7 +204,7 @@ Test(registry, push_sends_each_distinct_object_once_and_then_nothing)
 	char tag[64];
 	int titles = 0, exec = 0;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	r = volt_cas(cas, "push kvm-linux %s", reg.addr);
 	cr_assert_eq(r.status, 0, "push: %s", r.err);
 	cr_assert(strstr(r.out, "objects: 3 sent"), "three distinct objects: %s", r.out);
@@ -211,15 +220,15 @@ Test(registry, push_sends_each_distinct_object_once_and_then_nothing)
 	/* What `oras pull` / skopeo see: the ORAS layout, with the mode beside the title. */
 	snprintf(tag, sizeof(tag), "kvm-linux-%s", id_of(ref));
 	m = manifest_of(&reg, tag);
-	cr_assert_str_eq(cJSON_GetObjectItem(m, "artifactType")->valuestring,
-			 "application/vnd.volt.profile.v1");
+	cr_assert_str_eq(cJSON_GetObjectItem(m, "artifactType")->valuestring, "application/"
+									      "vnd.volt.profile."
+									      "v1");
 	layers = cJSON_GetObjectItem(m, "layers");
 	cr_assert_eq(cJSON_GetArraySize(layers), 4, "the ref and three objects");
-	cJSON_ArrayForEach(l, layers)
-	{
+	cJSON_ArrayForEach(l, layers) {
 		cJSON *ann = cJSON_GetObjectItem(l, "annotations");
-		const char *title = cJSON_GetObjectItem(ann, "org.opencontainers.image.title")
-					    ->valuestring;
+		const char *title =
+			cJSON_GetObjectItem(ann, "org.opencontainers.image.title")->valuestring;
 		cJSON *mode = cJSON_GetObjectItem(ann, "vnd.volt.mode");
 
 		titles++;
@@ -255,7 +264,7 @@ Test(registry, pull_gives_back_the_same_build)
 	struct result r;
 	struct stat st;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	r = volt_cas(cas, "push kvm-linux %s", reg.addr);
 	cr_assert_eq(r.status, 0, "push: %s", r.err);
 	result_release(&r);
@@ -303,7 +312,7 @@ Test(registry, pull_follows_the_tag_and_keeps_the_pin)
 	char *other = vt_join(tmp, "other");
 	struct result r;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	r = volt_cas(cas, "push kvm-linux %s", reg.addr);
 	cr_assert_eq(r.status, 0, "push v1: %s", r.err);
 	result_release(&r);
@@ -344,7 +353,7 @@ static cJSON *pushed(char **ref)
 	struct result r;
 
 	*ref = build(cas, "qemu v1\n");
-	vt_registry_start(&reg, vt_join(tmp, "reg"), NULL);
+	vt_registry_start(&reg, tmp, "reg", NULL);
 	r = volt_cas(cas, "push kvm-linux %s", reg.addr);
 	cr_assert_eq(r.status, 0, "push: %s", r.err);
 	result_release(&r);
@@ -356,10 +365,11 @@ static const char *layer_digest(cJSON *m, const char *title)
 {
 	cJSON *l;
 
-	cJSON_ArrayForEach(l, cJSON_GetObjectItem(m, "layers"))
-	{
-		cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(l, "annotations"),
-					       "org.opencontainers.image.title");
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(m, "layers")) {
+		cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(l, "annotations"), "org."
+										      "opencontaine"
+										      "rs.image."
+										      "title");
 
 		if (strcmp(t->valuestring, title) == 0)
 			return cJSON_GetObjectItem(l, "digest")->valuestring;
@@ -417,7 +427,7 @@ Test(registry, a_front_that_alters_blobs_is_refused)
 		char *args;
 
 		cr_assert(asprintf(&args, "--mutate %s=%s", bin, how[i]) > 0);
-		vt_front_start(&front, dir, reg.url, args);
+		vt_front_start(&front, tmp, "front", reg.url, args);
 		assert_pull_refused(front.addr, bin, why[i]);
 		vt_registry_stop(&front);
 		free(args);
@@ -427,7 +437,7 @@ Test(registry, a_front_that_alters_blobs_is_refused)
 		char *args;
 
 		cr_assert(asprintf(&args, "--mutate %s=longer", layer_digest(m, ref)) > 0);
-		vt_front_start(&front, dir, reg.url, args);
+		vt_front_start(&front, tmp, "front", reg.url, args);
 		assert_pull_refused(front.addr, NULL, "longer than");
 		free(args);
 	}
@@ -443,7 +453,7 @@ static void hostile_manifest(const char *json, const char *why)
 
 	vt_write_str(file, json);
 	cr_assert(asprintf(&args, "--manifest kvm-linux=%s", file) > 0);
-	vt_front_start(&front, dir, reg.url, args);
+	vt_front_start(&front, tmp, "front", reg.url, args);
 	assert_pull_refused(front.addr, NULL, why);
 	vt_registry_stop(&front);
 	free(args);
@@ -457,10 +467,11 @@ static char *edited(cJSON *m, const char *title, void (*edit)(cJSON *layer))
 	cJSON *copy = cJSON_Duplicate(m, 1), *l;
 	char *s;
 
-	cJSON_ArrayForEach(l, cJSON_GetObjectItem(copy, "layers"))
-	{
-		cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(l, "annotations"),
-					       "org.opencontainers.image.title");
+	cJSON_ArrayForEach(l, cJSON_GetObjectItem(copy, "layers")) {
+		cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(l, "annotations"), "org."
+										      "opencontaine"
+										      "rs.image."
+										      "title");
 
 		if (strcmp(t->valuestring, title) == 0)
 			edit(l);
@@ -540,7 +551,7 @@ Test(registry, transient_failures_are_retried)
 	cJSON *m = pushed(&ref);
 	struct result r;
 
-	vt_front_start(&front, dir, reg.url, "--fail-blobs 2");
+	vt_front_start(&front, tmp, "front", reg.url, "--fail-blobs 2");
 	r = volt_cas(other, "pull --jobs 1 %s kvm-linux", front.addr);
 	cr_assert_eq(r.status, 0, "two 503s then success: %s", r.err);
 	result_release(&r);
@@ -572,7 +583,7 @@ Test(registry, bearer_tokens_from_the_challenge)
 	struct result r;
 	char *log;
 
-	vt_front_start(&front, dir, reg.url, "--bearer 30 --token-user volt:s3cret-pass");
+	vt_front_start(&front, tmp, "front", reg.url, "--bearer 30 --token-user volt:s3cret-pass");
 	host = strdup(front.url + strlen("http://"));
 	r = volt_cas(other, "pull %s kvm-linux", front.addr);
 	cr_assert_eq(r.status, 1, "no credentials: the token server refuses");
@@ -585,7 +596,7 @@ Test(registry, bearer_tokens_from_the_challenge)
 	cr_assert_null(strstr(r.out, "s3cret"));
 	cr_assert_null(strstr(r.err, "s3cret"));
 	result_release(&r);
-	log = vt_read_file(vt_join(dir, "front.log"), NULL);
+	log = read_log(dir);
 	cr_assert(strstr(log, "GET /token"), "a token was asked for: %s", log);
 	cr_assert(strstr(log, "/blobs/sha256:") && strstr(log, "auth=Bearer"),
 		  "blobs were fetched with it: %s", log);
@@ -605,16 +616,16 @@ Test(registry, redirected_blobs_get_no_credentials)
 	struct result r;
 
 	/* The blob store is another host ("localhost", not "127.0.0.1"), as S3 would be. */
-	vt_front_start(&front2, vt_join(tmp, "store"), reg.url, NULL);
+	vt_front_start(&front2, tmp, "store", reg.url, NULL);
 	cr_assert(asprintf(&args, "--bearer 30 --redirect-blobs http://localhost:%d", front2.port) >
 		  0);
-	vt_front_start(&front, vt_join(tmp, "front"), reg.url, args);
+	vt_front_start(&front, tmp, "front", reg.url, args);
 	host = strdup(front.url + strlen("http://"));
 	af = auth_file(host, "volt:pw");
 	r = volt_cas(other, "pull --auth-file '%s' %s kvm-linux", af, front.addr);
 	cr_assert_eq(r.status, 0, "through the redirect: %s", r.err);
 	result_release(&r);
-	log = vt_read_file(vt_join(front2.dir, "front.log"), NULL);
+	log = read_log(front2.dir);
 	cr_assert(log && strstr(log, "GET /v2/volt/qemu/blobs/"), "blobs came from the store: %s",
 		  log ? log : "");
 	cr_assert_null(strstr(log, "auth=Bearer"), "a credential went to another host: %s", log);
@@ -634,7 +645,7 @@ Test(registry, basic_auth_over_tls)
 	char *ref = build(cas, "qemu v1\n"), *other = vt_join(tmp, "other"), *af, *host;
 	struct result r;
 
-	vt_registry_start(&reg, vt_join(tmp, "reg"), &o);
+	vt_registry_start(&reg, tmp, "reg", &o);
 	host = strdup(reg.url + strlen("https://"));
 	cr_assert(strncmp(reg.addr, "127.0.0.1:", 10) == 0, "a bare address means HTTPS");
 	r = volt_cas(cas, "push kvm-linux %s", reg.addr);
@@ -694,7 +705,7 @@ Test(registry, a_skopeo_copy_and_a_mirror_serve_the_same_build)
 
 	/* A pull-through mirror in front of the registry. */
 	mirror.proxy_of = reg.url;
-	vt_registry_start(&front, vt_join(tmp, "mirror"), &mirror);
+	vt_registry_start(&front, tmp, "mirror", &mirror);
 	r = volt_cas(other, "pull %s kvm-linux", front.addr);
 	cr_assert_eq(r.status, 0, "pull through the mirror: %s", r.err);
 	cr_assert(strstr(r.out, ref), "%s", r.out);

@@ -36,6 +36,7 @@ struct volt_remote_stats {
 	uint64_t fetch_failures;
 	uint64_t tag_checks; /* HEADs of a tag */
 	uint64_t builds;     /* builds fetched (their manifest and ref) */
+	uint64_t prefetched; /* objects fetched by the background prefetch */
 };
 
 /* 0, -EINVAL (a bad address or credentials file: d says which), or -ENOMEM. */
@@ -76,6 +77,14 @@ int volt_remote_fetch(struct volt_remote *r, const char *ref_name, const struct 
  * (at most max, 0-terminated when room is left), their count.
  */
 size_t volt_remote_ports(const struct volt_remote *r, uint16_t *out, size_t max);
+
+/*
+ * Fetch every object of build ref_name the store lacks, in the background,
+ * jobs at a time (at most 16), in path order; opens of the same objects
+ * share these downloads. A new call replaces the build being prefetched.
+ * 0 or -errno (no threads: nothing changes for opens).
+ */
+int volt_remote_prefetch(struct volt_remote *r, const char *ref_name, unsigned jobs);
 
 void volt_remote_get_stats(struct volt_remote *r, struct volt_remote_stats *s);
 
