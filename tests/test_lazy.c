@@ -462,3 +462,43 @@ Test(lazy, prefetch_fetches_the_build_in_the_background)
 	cr_assert_eq(stat_of("fetches"), 3);
 	free(dir);
 }
+
+Test(lazy, short_lived_tokens_are_renewed)
+{
+	struct vt_registry front;
+	char *opts, *af, *json, *log, *p;
+	int tokens = 0;
+
+	memset(&front, 0, sizeof(front));
+
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	/* Tokens that live 2 s, from a token server that wants Basic credentials. */
+	vt_front_start(&front, tmp, "front", reg.url, "--bearer 2 --token-user volt:pw");
+	af = vt_join(tmp, "auth.json");
+	cr_assert(asprintf(&json, "{\"auths\": {\"%s\": {\"auth\": \"dm9sdDpwdw==\"}}}",
+			   front.url + strlen("http://")) > 0);
+	vt_write_str(af, json);
+	cr_assert(asprintf(&opts, "registry=%s,registry_auth=%s", front.addr, af) > 0);
+	vt_mount(&m, cache, mnt, opts);
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	sleep(3); /* the token has expired */
+	assert_reads("kvm-linux/lib/liba.so.1", "the same library\n");
+	p = vt_join(front.dir, "front.log");
+	log = vt_read_file(p, NULL);
+	free(p);
+	cr_assert_not_null(log);
+	for (p = log; (p = strstr(p, "GET /token")); p++)
+		tokens++;
+	cr_assert_geq(tokens, 2, "a new token after expiry: %s", log);
+	free(log);
+	log = vt_mount_log(&m);
+	cr_assert_null(strstr(log, "volt:pw"), "credentials in the log");
+	cr_assert_null(strstr(log, "dm9sdDpwdw"), "credentials in the log");
+	cr_assert_eq(vt_unmount(&m), 0);
+	vt_registry_stop(&front);
+	free(log);
+	free(opts);
+	free(json);
+	free(af);
+}
