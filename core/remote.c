@@ -9,11 +9,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "voltfs/digest.h"
 #include "voltfs/remote.h"
 #include "voltfs/transfer.h"
+
+/* An object in a bounded cache: its size and when it was last used. */
+struct cached {
+	struct volt_hash h;
+	uint64_t size;
+	uint64_t used; /* a tick; 0 = removed */
+};
+
+/* The bound on objects/ (-o cache_max): every object there, by name. */
+struct cache {
+	pthread_mutex_t lock;
+	uint64_t max, total; /* total counts reservations of fetches under way */
+	uint64_t tick;
+	struct cached *e;
+	size_t n, cap;
+	uint32_t *index; /* open addressing on the name: entry + 1, 0 empty */
+	uint32_t mask;
+	volt_remote_release_fn release;
+	void *ctx;
+};
 
 /* A build whose manifest this mount has read: its blobs by object name. */
 struct build {
@@ -61,6 +83,7 @@ struct volt_remote {
 	pthread_t pf_threads[16];
 	unsigned pf_started;
 	bool pf_stop;
+	struct cache cache;
 };
 
 #define COUNT(r, field, n) __atomic_fetch_add(&(r)->stats.field, (n), __ATOMIC_RELAXED)
@@ -167,6 +190,11 @@ void volt_remote_free(struct volt_remote *r)
 		pthread_join(r->pf_threads[i], NULL);
 	free(r->pf_order);
 	pthread_cond_destroy(&r->work);
+	if (r->cache.index) {
+		free(r->cache.index);
+		free(r->cache.e);
+		pthread_mutex_destroy(&r->cache.lock);
+	}
 	h = pthread_getspecific(r->http_key);
 	if (h) {
 		pthread_setspecific(r->http_key, NULL);
@@ -401,15 +429,200 @@ int volt_remote_blob(struct volt_remote *r, const char *ref_name, const struct v
 	return 0;
 }
 
-/* Download h (no lock held): from b's mirror first, then the others. */
+/* cache: under its lock */
+
+static uint32_t cache_slot(const struct cache *c, const struct volt_hash *h)
+{
+	uint32_t v;
+
+	memcpy(&v, h->bytes, sizeof(v));
+	for (uint32_t s = v & c->mask;; s = (s + 1) & c->mask)
+		if (!c->index[s] || volt_hash_equal(&c->e[c->index[s] - 1].h, h))
+			return s;
+}
+
+static int cache_index(struct cache *c)
+{
+	uint32_t mask = 1023;
+
+	while (mask < 2 * c->cap)
+		mask = mask * 2 + 1;
+	free(c->index);
+	c->index = calloc((size_t)mask + 1, sizeof(*c->index));
+	if (!c->index)
+		return -ENOMEM;
+	c->mask = mask;
+	for (size_t i = 0; i < c->n; i++)
+		c->index[cache_slot(c, &c->e[i].h)] = (uint32_t)i + 1;
+	return 0;
+}
+
+/* The entry of h, made (size 0, unused) if missing; NULL: no memory. */
+static struct cached *cache_entry(struct cache *c, const struct volt_hash *h)
+{
+	uint32_t s = cache_slot(c, h);
+
+	if (c->index[s])
+		return &c->e[c->index[s] - 1];
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		struct cached *e = realloc(c->e, cap * sizeof(*e));
+
+		if (!e)
+			return NULL;
+		c->e = e;
+		c->cap = cap;
+		if (cache_index(c) < 0)
+			return NULL;
+		s = cache_slot(c, h);
+	}
+	c->e[c->n] = (struct cached){ .h = *h };
+	c->index[s] = (uint32_t)++c->n;
+	return &c->e[c->n - 1];
+}
+
+int volt_remote_set_cache(struct volt_remote *r, uint64_t max_bytes, volt_remote_release_fn release,
+			  void *ctx)
+{
+	struct cache *c = &r->cache;
+	int dfd = dup(r->cas->objects_fd);
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
+		return -errno;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->max = max_bytes;
+	c->release = release;
+	c->ctx = ctx;
+	ret = cache_index(c);
+	/* What is there already counts: a pull's objects, an earlier run's. */
+	while (ret == 0 && (de = readdir(dir))) {
+		struct volt_hash h;
+		struct cached *e;
+		struct stat st;
+
+		if (volt_hash_parse(&h, de->d_name, strlen(de->d_name)) < 0 ||
+		    volt_cas_stat_object(r->cas, &h, &st) < 0)
+			continue;
+		e = cache_entry(c, &h);
+		if (!e) {
+			ret = -ENOMEM;
+			break;
+		}
+		e->size = (uint64_t)st.st_size;
+		e->used = ++c->tick;
+		c->total += e->size;
+	}
+	closedir(dir);
+	return ret;
+}
+
+void volt_remote_touch(struct volt_remote *r, const struct volt_hash *h)
+{
+	struct cache *c = &r->cache;
+	struct cached *e;
+
+	if (!c->max)
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = cache_entry(c, h);
+	if (e && e->used)
+		e->used = ++c->tick;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Room for size more bytes, reserved: the least recently used objects that
+ * are not open are removed until it fits. 0, or -ENOSPC with d saying why.
+ */
+static int cache_reserve(struct volt_remote *r, const struct volt_hash *h, uint64_t size,
+			 struct volt_diag *d)
+{
+	struct cache *c = &r->cache;
+	int ret = 0;
+
+	if (!c->max)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	while (c->total + size > c->max) {
+		struct cached *victim = NULL;
+		char name[VOLT_HASH_HEX_MAX + 1];
+
+		for (size_t i = 0; i < c->n; i++) {
+			struct cached *e = &c->e[i];
+
+			if (e->used && e->size && !volt_hash_equal(&e->h, h) &&
+			    (!victim || e->used < victim->used) && e->used != UINT64_MAX)
+				victim = e;
+		}
+		if (!victim) {
+			ret = volt_diag_set(d, -ENOSPC, NULL,
+					    "cache_max (%llu bytes) has no room for %llu more: the "
+					    "rest "
+					    "is open",
+					    (unsigned long long)c->max, (unsigned long long)size);
+			break;
+		}
+		if (c->release(c->ctx, &victim->h) < 0) {
+			victim->used = UINT64_MAX; /* open: passed over in this round */
+			continue;
+		}
+		volt_hash_format(&victim->h, name);
+		if (unlinkat(r->cas->objects_fd, name, 0) < 0 && errno != ENOENT) {
+			victim->used = UINT64_MAX;
+			continue;
+		}
+		c->total -= victim->size;
+		victim->used = 0;
+		victim->size = 0;
+		COUNT(r, evictions, 1);
+	}
+	/* Those passed over are in use: most recently used, for the next round. */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].used == UINT64_MAX)
+			c->e[i].used = ++c->tick;
+	if (ret == 0)
+		c->total += size;
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+/* A reserved fetch ended: stored (its entry now holds the size) or not (given back). */
+static void cache_settle(struct volt_remote *r, const struct volt_hash *h, uint64_t size,
+			 bool stored)
+{
+	struct cache *c = &r->cache;
+	struct cached *e;
+
+	if (!c->max)
+		return;
+	pthread_mutex_lock(&c->lock);
+	e = stored ? cache_entry(c, h) : NULL;
+	if (e && !e->size) {
+		e->size = size;
+		e->used = ++c->tick;
+	} else {
+		c->total -= size; /* not stored, or counted already */
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int download_from(struct volt_remote *r, struct build *b, const struct volt_oci_blob *blob,
+			 struct volt_http *http, struct volt_diag *d);
+
+/* Download h (no lock held), within the cache's bound. */
 static int download(struct volt_remote *r, struct build *b, const struct volt_hash *h,
 		    struct volt_diag *d)
 {
 	const struct volt_oci_blob *blob = volt_oci_find(&b->oci, h);
 	struct volt_http *http = thread_http(r);
-	struct volt_diag first_d;
-	int ret = -ENOENT, first = 0;
 	struct stat st;
+	int ret;
 
 	if (!blob)
 		return volt_diag_set(d, -ENOENT, NULL, "not an object of %s", b->ref_name);
@@ -417,6 +630,25 @@ static int download(struct volt_remote *r, struct build *b, const struct volt_ha
 		return -ENOMEM;
 	if (volt_cas_stat_object(r->cas, h, &st) == 0 && (uint64_t)st.st_size == blob->size)
 		return 0;
+	ret = cache_reserve(r, h, blob->size, d);
+	if (ret < 0) {
+		COUNT(r, fetch_failures, 1);
+		return ret;
+	}
+	ret = download_from(r, b, blob, http, d);
+	cache_settle(r, h, blob->size, ret == 0);
+	return ret;
+}
+
+/* The fetch itself: from b's mirror first, then the others. */
+static int download_from(struct volt_remote *r, struct build *b, const struct volt_oci_blob *blob,
+			 struct volt_http *http, struct volt_diag *d)
+{
+	struct volt_diag first_d;
+	int ret = -ENOENT, first = 0;
+
+	volt_diag_clear(&first_d);
+
 	for (size_t k = 0; k < r->n_regs; k++) {
 		size_t i = (b->mirror + k) % r->n_regs;
 		uint64_t got = 0;
@@ -584,6 +816,14 @@ int volt_remote_prefetch(struct volt_remote *r, const char *ref_name, unsigned j
 
 void volt_remote_get_stats(struct volt_remote *r, struct volt_remote_stats *s)
 {
+	s->evictions = __atomic_load_n(&r->stats.evictions, __ATOMIC_RELAXED);
+	if (r->cache.max) {
+		pthread_mutex_lock(&r->cache.lock);
+		s->cache_bytes = r->cache.total;
+		pthread_mutex_unlock(&r->cache.lock);
+	} else {
+		s->cache_bytes = 0;
+	}
 	s->prefetched = __atomic_load_n(&r->stats.prefetched, __ATOMIC_RELAXED);
 	s->fetches = __atomic_load_n(&r->stats.fetches, __ATOMIC_RELAXED);
 	s->fetch_bytes = __atomic_load_n(&r->stats.fetch_bytes, __ATOMIC_RELAXED);

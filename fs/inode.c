@@ -122,6 +122,13 @@ static uint32_t find(const struct voltfs_objects *t, const struct volt_hash *h, 
 	return UINT32_MAX;
 }
 
+uint32_t voltfs_object_find(struct voltfs_objects *t, const struct volt_hash *h)
+{
+	uint32_t slot;
+
+	return find(t, h, &slot);
+}
+
 static int grow(struct voltfs_objects *t)
 {
 	uint32_t mask = t->mask * 2 + 1;

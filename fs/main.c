@@ -45,6 +45,7 @@ struct options {
 	unsigned int registry_refresh;
 	unsigned int registry_timeout;
 	unsigned int prefetch;
+	char *cache_max;
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ, KEY_REGISTRY };
@@ -70,6 +71,7 @@ static const struct fuse_opt option_spec[] = {
 	{ "registry_refresh=%u", offsetof(struct options, registry_refresh), 0 },
 	{ "registry_timeout=%u", offsetof(struct options, registry_timeout), 0 },
 	{ "prefetch=%u", offsetof(struct options, prefetch), 0 },
+	{ "cache_max=%s", offsetof(struct options, cache_max), 0 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -149,6 +151,8 @@ static void usage(FILE *to)
 		"    -o registry_timeout=S  a transfer with no byte for S s fails (default 10)\n"
 		"    -o prefetch=N          fetch a build that starts serving in the background,\n"
 		"                           N objects at a time (default 0: only what is opened)\n"
+		"    -o cache_max=SIZE      keep the cache's objects within SIZE (K, M, G, T):\n"
+		"                           the least recently used that are not open go first\n"
 		"    -o registry_ca=FILE    trust these CAs (PEM) instead of the system's\n"
 		"    -o registry_auth=FILE  credentials (docker config.json / podman auth.json)\n"
 		"    -h, --help             this text\n"
@@ -347,6 +351,30 @@ static int open_remote(struct voltfs *fs, const struct options *o)
 		fprintf(stderr, "voltfs: %s\n", buf[0] ? buf : strerror(-ret));
 		return -1;
 	}
+	if (o->cache_max) {
+		char *end;
+		double v = strtod(o->cache_max, &end);
+		double unit = *end == 'K'   ? 1024.0
+			      : *end == 'M' ? 1048576.0
+			      : *end == 'G' ? 1073741824.0
+			      : *end == 'T' ? 1099511627776.0
+					    : 1.0;
+
+		if (end == o->cache_max || v < 1 || (unit > 1 && end[1]) || (unit == 1 && *end)) {
+			fprintf(stderr,
+				"voltfs: cache_max is a size: bytes, or a number with K, M, G "
+				"or T, not '%s'\n",
+				o->cache_max);
+			return -1;
+		}
+		ret = volt_remote_set_cache(fs->remote.r, (uint64_t)(v * unit),
+					    voltfs_object_let_go, fs);
+		if (ret < 0) {
+			fprintf(stderr, "voltfs: cache_max: cannot read %s/objects: %s\n",
+				fs->cas.path, strerror(-ret));
+			return -1;
+		}
+	}
 	fs->remote.refresh_s = o->registry_refresh;
 	fs->remote.prefetch = o->prefetch;
 	return 0;
@@ -454,6 +482,10 @@ int main(int argc, char *argv[])
 			max_fds_limit());
 		goto out_cas;
 	}
+	if (o.cache_max && !o.n_registries) {
+		fprintf(stderr, "voltfs: cache_max bounds a lazy mount's cache: it needs registry=\n");
+		goto out_cas;
+	}
 	if (o.n_registries && open_remote(&fs, &o) < 0)
 		goto out_cas;
 	copts.mountpoint = mnt;
@@ -541,6 +573,7 @@ out_args:
 		free(o.registries[i]);
 	free(o.registry_ca);
 	free(o.registry_auth);
+	free(o.cache_max);
 	fuse_opt_free_args(&args);
 	return status;
 }

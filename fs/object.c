@@ -283,3 +283,29 @@ void voltfs_objects_close_all(struct voltfs_objects *t)
 		t->slots[i].fd = -1;
 	}
 }
+
+int voltfs_object_let_go(void *ctx, const struct volt_hash *h)
+{
+	struct voltfs *fs = ctx;
+	struct voltfs_objects *t = &fs->objects;
+	struct voltfs_object *obj;
+	int ret = 0;
+	uint32_t r;
+
+	pthread_mutex_lock(&t->lock);
+	r = voltfs_object_find(t, h);
+	obj = r == UINT32_MAX ? NULL : voltfs_object_record(t, r);
+	if (obj && obj->slot >= 0) {
+		if (t->slots[obj->slot].users) {
+			ret = -EBUSY;
+		} else {
+			/* Idle: the descriptor goes, so removing the file frees its space. */
+			idle_remove(t, obj->slot);
+			close(t->slots[obj->slot].fd);
+			free_slot(t, obj->slot);
+			obj->slot = -1;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ret;
+}

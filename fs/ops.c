@@ -221,6 +221,12 @@ void voltfs_reply_open_object(struct voltfs *fs, fuse_req_t req, struct fuse_fil
 		fuse_reply_err(req, -id);
 		return;
 	}
+	if (fs->remote.r) {
+		struct volt_hash h;
+
+		voltfs_object_hash(fs, voltfs_object_record(&fs->objects, rec), &h);
+		volt_remote_touch(fs->remote.r, &h); /* -o cache_max: used just now */
+	}
 	if (id > 0) {
 		/* The kernel fails an open with a backing id and keep_cache (EIO). */
 		fi->keep_cache = 0;

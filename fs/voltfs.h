@@ -288,6 +288,15 @@ void voltfs_objects_close_all(struct voltfs_objects *t);
 /* The owner of o (lock-free: an owner entry never changes once made). */
 const struct voltfs_owner *voltfs_object_owner(struct voltfs *fs, const struct voltfs_object *o);
 
+/* The record number of the object named h, or UINT32_MAX; under the table lock. */
+uint32_t voltfs_object_find(struct voltfs_objects *t, const struct volt_hash *h);
+/*
+ * -o cache_max's question (a volt_remote_release_fn, ctx the struct voltfs):
+ * 0 when no file handle has h open (an idle cached descriptor is closed
+ * first), -EBUSY when one has.
+ */
+int voltfs_object_let_go(void *ctx, const struct volt_hash *h);
+
 /* The record behind an object number, under the table lock (object.c uses it). */
 struct voltfs_object *voltfs_object_record(struct voltfs_objects *t, uint32_t r);
 /* The object's name. */

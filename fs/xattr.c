@@ -69,10 +69,11 @@ static int registry_stats(struct voltfs *fs, char *buf, size_t size)
 	volt_remote_get_stats(fs->remote.r, &r);
 	return snprintf(buf, size,
 			"fetches %llu\nfetch_bytes %llu\nfetch_failures %llu\ntag_checks %llu\n"
-			"builds_fetched %llu\nprefetched %llu\n",
+			"builds_fetched %llu\nprefetched %llu\nevictions %llu\ncache_bytes %llu\n",
 			(unsigned long long)r.fetches, (unsigned long long)r.fetch_bytes,
 			(unsigned long long)r.fetch_failures, (unsigned long long)r.tag_checks,
-			(unsigned long long)r.builds, (unsigned long long)r.prefetched);
+			(unsigned long long)r.builds, (unsigned long long)r.prefetched,
+			(unsigned long long)r.evictions, (unsigned long long)r.cache_bytes);
 }
 
 /* The value of attribute name of ino into buf (size >= 1024): its length, or -ENODATA. */

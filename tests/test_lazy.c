@@ -26,6 +26,7 @@
 #include "support.h"
 
 static char *tmp, *src_cas, *cache, *mnt, *src;
+static bool two_big; /* publish() adds share/qemu/big2.rom */
 static struct vt_registry reg;
 static struct vt_mount m;
 
@@ -87,6 +88,12 @@ static char *publish(const char *flavour)
 	p = vt_join(src, "share/qemu/big.rom");
 	vt_write_file(p, big, sizeof(big), 0644);
 	free(p);
+	if (two_big) {
+		big[0] ^= 1; /* another 4 MiB object */
+		p = vt_join(src, "share/qemu/big2.rom");
+		vt_write_file(p, big, sizeof(big), 0644);
+		free(p);
+	}
 	cr_assert(asprintf(&cmd, "'" VOLT_CAS_BIN "' --cas '%s' build kvm-linux '%s' 2>&1", src_cas,
 			   src) > 0);
 	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
@@ -501,4 +508,138 @@ Test(lazy, short_lived_tokens_are_renewed)
 	free(opts);
 	free(json);
 	free(af);
+}
+
+/* Bytes of the objects in the cache, as the disk has them. */
+static long long cache_bytes_on_disk(void)
+{
+	char *cmd, *out;
+	long long n;
+
+	cr_assert(asprintf(&cmd, "cat '%s'/objects/* 2>/dev/null | wc -c", cache) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0);
+	n = atoll(out);
+	free(out);
+	free(cmd);
+	return n;
+}
+
+static size_t read_len(const char *rel)
+{
+	char *p = file_in(rel), *got;
+	size_t len = 0;
+
+	got = vt_read_file(p, &len);
+	cr_assert_not_null(got, "%s: %s", rel, strerror(errno));
+	free(got);
+	free(p);
+	return len;
+}
+
+Test(lazy, the_cache_stays_within_its_bound)
+{
+	char *ref, *refpath;
+	struct stat st;
+
+	two_big = true;
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	ref = publish("qemu v1\n");
+	mount_lazy("cache_max=6M");
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big2.rom"), (size_t)4 << 20);
+	/* Two 4 MiB objects do not fit in 6 MiB: the older one, closed, went. */
+	cr_assert_leq(cache_bytes_on_disk(), 6 << 20);
+	cr_assert_eq(stat_of("evictions"), 1);
+	cr_assert_leq(stat_of("cache_bytes"), 6 << 20);
+	/* Read again, it is fetched again; the ref stays whatever goes. */
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	cr_assert_eq(stat_of("fetches"), 3);
+	cr_assert_leq(cache_bytes_on_disk(), 6 << 20);
+	cr_assert(asprintf(&refpath, "%s/refs/%s", cache, ref) > 0);
+	cr_assert_eq(stat(refpath, &st), 0, "a ref is never evicted");
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(refpath);
+	free(ref);
+}
+
+Test(lazy, an_open_object_is_never_evicted)
+{
+	char *big = NULL, *big2 = NULL, *log, buf[4096];
+	int fd, fd2;
+
+	two_big = true;
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	mount_lazy("cache_max=6M");
+	big = file_in("kvm-linux/share/qemu/big.rom");
+	big2 = file_in("kvm-linux/share/qemu/big2.rom");
+	fd = open(big, O_RDONLY);
+	cr_assert_geq(fd, 0, "%s", strerror(errno));
+	fd2 = open(big2, O_RDONLY);
+	cr_assert_lt(fd2, 0, "no room while big.rom is open, and it must not go");
+	cr_assert_eq(errno, EIO);
+	cr_assert_eq(pread(fd, buf, sizeof(buf), 1 << 20), (ssize_t)sizeof(buf),
+		     "the open one reads");
+	log = vt_mount_log(&m);
+	cr_assert(strstr(log, "cache_max"), "the log says why: %s", log);
+	free(log);
+	close(fd);
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big2.rom"), (size_t)4 << 20,
+		     "once closed, it makes room");
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(big);
+	free(big2);
+}
+
+Test(lazy, a_full_disk_is_eio_and_no_torn_object)
+{
+	char *cmd, *out, *objects;
+	bool torn = false;
+	int fd;
+
+	two_big = true;
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	/* The cache on a 6 MiB file system: the second big object cannot fit. */
+	mkdir(cache, 0755);
+	cr_assert(asprintf(&cmd, "mount -t tmpfs -o size=6m tmpfs '%s'", cache) > 0);
+	if (vt_run(cmd, NULL) != 0)
+		cr_skip_test("cannot mount a tmpfs here");
+	free(cmd);
+	mount_lazy(NULL);
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	{
+		char *p = file_in("kvm-linux/share/qemu/big2.rom");
+
+		fd = open(p, O_RDONLY);
+		cr_assert_lt(fd, 0, "a full disk cannot hold it");
+		cr_assert_eq(errno, EIO, "%s", strerror(errno));
+		free(p);
+	}
+	objects = vt_join(cache, "objects");
+	{
+		DIR *d = opendir(objects);
+		struct dirent *e;
+
+		cr_assert_not_null(d);
+		while ((e = readdir(d)))
+			torn |= strncmp(e->d_name, ".tmp-", 5) == 0;
+		closedir(d);
+	}
+	cr_assert(!torn, "a temporary file was left behind");
+	cr_assert_eq(vt_unmount(&m), 0);
+	/* What is stored is whole, and volt-cas works on such a store. */
+	cr_assert(asprintf(&cmd, "'" VOLT_CAS_BIN "' --cas '%s' verify 2>&1", cache) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "verify: %s", out);
+	free(out);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "'" VOLT_CAS_BIN "' --cas '%s' gc 2>&1", cache) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "gc of a cache that lacks objects its ref names: %s",
+		     out);
+	free(out);
+	free(cmd);
+	cr_assert(asprintf(&cmd, "umount '%s'", cache) > 0);
+	vt_run(cmd, NULL);
+	free(cmd);
+	free(objects);
 }

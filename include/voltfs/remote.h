@@ -34,9 +34,11 @@ struct volt_remote_stats {
 	uint64_t fetches;     /* objects fetched */
 	uint64_t fetch_bytes; /* their bytes */
 	uint64_t fetch_failures;
-	uint64_t tag_checks; /* HEADs of a tag */
-	uint64_t builds;     /* builds fetched (their manifest and ref) */
-	uint64_t prefetched; /* objects fetched by the background prefetch */
+	uint64_t tag_checks;  /* HEADs of a tag */
+	uint64_t builds;      /* builds fetched (their manifest and ref) */
+	uint64_t prefetched;  /* objects fetched by the background prefetch */
+	uint64_t evictions;   /* objects removed to stay within cache_max */
+	uint64_t cache_bytes; /* bytes of objects in the cache now (with a bound) */
 };
 
 /* 0, -EINVAL (a bad address or credentials file: d says which), or -ENOMEM. */
@@ -85,6 +87,23 @@ size_t volt_remote_ports(const struct volt_remote *r, uint16_t *out, size_t max)
  * 0 or -errno (no threads: nothing changes for opens).
  */
 int volt_remote_prefetch(struct volt_remote *r, const char *ref_name, unsigned jobs);
+
+/*
+ * Whether an object may be removed from the cache now: 0 (not open; the
+ * caller has let go of any idle descriptor on it), or -EBUSY (open).
+ */
+typedef int (*volt_remote_release_fn)(void *ctx, const struct volt_hash *h);
+
+/*
+ * Bound the objects in objects/ to max_bytes (0: no bound): before a fetch,
+ * the least recently used objects that release says are not open are
+ * removed until the new one fits; refs are never removed. Reads objects/
+ * once for what is there. 0 or -errno.
+ */
+int volt_remote_set_cache(struct volt_remote *r, uint64_t max_bytes, volt_remote_release_fn release,
+			  void *ctx);
+/* Object h was opened: the most recently used now. Cheap; no-op without a bound. */
+void volt_remote_touch(struct volt_remote *r, const struct volt_hash *h);
 
 void volt_remote_get_stats(struct volt_remote *r, struct volt_remote_stats *s);
 
