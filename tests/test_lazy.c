@@ -418,11 +418,12 @@ Test(lazy, qemu_runs_from_an_empty_cache)
 		cr_skip_test("no qemu-system-x86_64 on this host (scripts/setup installs it)");
 	vt_registry_start(&reg, tmp, "reg", NULL);
 	cr_assert(asprintf(&cmd,
-			   "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' --profiles "
-			   "kvm-linux "
-			   ">/dev/null 2>&1 && '%s' --cas '%s' push kvm-linux '%s' 2>&1",
+			   "'%s/scripts/ingest-qemu' --cas '%s' --volt-cas '%s' "
+			   "--profiles 'kvm-linux emulate-x86' >/dev/null 2>&1 && "
+			   "'%s' --cas '%s' push kvm-linux '%s' 2>&1 && "
+			   "'%s' --cas '%s' push emulate-x86 '%s' 2>&1",
 			   VOLTFS_SOURCE_DIR, src_cas, VOLT_CAS_BIN, VOLT_CAS_BIN, src_cas,
-			   reg.addr) > 0);
+			   reg.addr, VOLT_CAS_BIN, src_cas, reg.addr) > 0);
 	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
 	free(out);
 	free(cmd);
@@ -443,6 +444,19 @@ Test(lazy, qemu_runs_from_an_empty_cache)
 	/* The figure the README quotes (cr_log_info leaks its message under LeakSanitizer). */
 	fprintf(stderr, "qemu --version from an empty cache: %lld objects, %lld bytes fetched\n",
 		fetched, stat_of("fetch_bytes"));
+	/* The SeaBIOS boot under TCG, from an empty folder (QEMU looks in its cwd first). */
+	cr_assert(asprintf(&cmd,
+			   "mkdir -p '%s/empty' && cd '%s/empty' && { env -i $(cat "
+			   "'%s/emulate-x86/env') "
+			   "'%s/emulate-x86/bin/qemu-system-x86_64' $(cat '%s/emulate-x86/args') "
+			   ">out 2>&1 & q=$!; }; for i in $(seq 900); do "
+			   "grep -qs 'SeaBIOS (version' out && break; sleep 0.1; done; kill $q; "
+			   "wait $q; grep -o 'SeaBIOS (version' out || { cat out; exit 1; }",
+			   tmp, tmp, mnt, mnt, mnt) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "no SeaBIOS banner from the lazy mount: %s", out);
+	free(out);
+	free(cmd);
+	cr_assert_gt(stat_of("fetches"), fetched, "the firmware and TCG came from the registry");
 	cr_assert_eq(vt_unmount(&m), 0);
 }
 
@@ -642,4 +656,77 @@ Test(lazy, a_full_disk_is_eio_and_no_torn_object)
 	vt_run(cmd, NULL);
 	free(cmd);
 	free(objects);
+}
+
+Test(lazy, a_pull_through_mirror_and_a_skopeo_copy_serve_mounts)
+{
+	struct vt_registry_opts o = { 0 };
+	struct vt_registry mirror;
+	char *opts, *cmd, *out;
+
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	o.proxy_of = reg.url;
+	vt_registry_start(&mirror, tmp, "mirror", &o);
+	cr_assert(asprintf(&opts, "registry=%s", mirror.addr) > 0);
+	vt_mount(&m, cache, mnt, opts);
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
+	cr_assert_eq(vt_unmount(&m), 0);
+	vt_registry_stop(&mirror);
+	free(opts);
+
+	/* A copy made by a stock client, into another repository: a fresh cache mounts it. */
+	cr_assert(asprintf(&cmd,
+			   "skopeo copy --src-tls-verify=false --dest-tls-verify=false "
+			   "docker://%s/volt/qemu:kvm-linux docker://%s/volt/copy:kvm-linux 2>&1",
+			   reg.url + 7, reg.url + 7) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
+	free(out);
+	free(cmd);
+	vt_rmtree(cache);
+	cr_assert(asprintf(&opts, "registry=%s/volt/copy", reg.url) > 0);
+	vt_mount(&m, cache, mnt, opts);
+	assert_reads("kvm-linux/lib/libb.so.1", "the same library\n");
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(opts);
+}
+
+Test(lazy, basic_auth_over_tls)
+{
+	struct vt_registry_opts o = { .tls = true, .user = "volt", .password = "pw" };
+	char *opts, *af, *json, *log;
+
+	vt_registry_start(&reg, tmp, "reg", &o);
+	{
+		/* publish() pushes to reg.addr without credentials: push by hand. */
+		char *cmd, *out, *p = vt_join(src, "bin/qemu-system-x86_64");
+
+		vt_write_str(p, "qemu tls\n");
+		chmod(p, 0755);
+		free(p);
+		af = vt_join(tmp, "auth.json");
+		cr_assert(asprintf(&json, "{\"auths\": {\"%s\": {\"auth\": \"dm9sdDpwdw==\"}}}",
+				   reg.url + strlen("https://")) > 0);
+		vt_write_str(af, json);
+		cr_assert(asprintf(&cmd,
+				   "'" VOLT_CAS_BIN "' --cas '%s' build kvm-linux '%s' >/dev/null "
+				   "&& "
+				   "'" VOLT_CAS_BIN "' --cas '%s' push --ca '%s' --auth-file '%s' "
+				   "kvm-linux '%s' 2>&1",
+				   src_cas, src, src_cas, reg.ca, af, reg.addr) > 0);
+		cr_assert_eq(vt_run(cmd, &out), 0, "%s", out);
+		free(out);
+		free(cmd);
+	}
+	cr_assert(asprintf(&opts, "registry=%s,registry_ca=%s,registry_auth=%s", reg.addr, reg.ca,
+			   af) > 0);
+	vt_mount(&m, cache, mnt, opts);
+	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu tls\n");
+	log = vt_mount_log(&m);
+	cr_assert_null(strstr(log, "dm9sdDpwdw"), "credentials in the log");
+	free(log);
+	cr_assert_eq(vt_unmount(&m), 0);
+	free(opts);
+	free(json);
+	free(af);
 }
