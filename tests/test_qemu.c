@@ -207,15 +207,17 @@ static bool profile_ships(const char *profile_dir, const char *base)
 
 /*
  * What strace saw QEMU open: no file of a name the profile ships was opened
- * from anywhere but the mount, and the SeaBIOS image and the TCG module were
- * opened from it. A path is the one QEMU gave, after "<unfinished ...>" too.
+ * from anywhere but the mount, and each of wanted (paths in the profile, NULL
+ * ended) was opened from it. A path is the one QEMU gave, after
+ * "<unfinished ...>" too.
  */
-static void expect_opens_from_mount(const char *trace_path, const char *profile_dir)
+static void expect_opens_from_mount(const char *trace_path, const char *profile_dir,
+				    const char *const *wanted)
 {
 	char *trace = vt_read_file(trace_path, NULL), *save, pending[64][PATH_MAX];
 	int pending_pid[64] = { 0 };
-	unsigned from_mount = 0;
-	bool bios = false, tcg = false;
+	unsigned from_mount = 0, n_wanted = 0;
+	bool seen[8] = { false };
 
 	cr_assert_not_null(trace, "%s: %s", trace_path, strerror(errno));
 	for (char *line = strtok_r(trace, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -258,17 +260,25 @@ static void expect_opens_from_mount(const char *trace_path, const char *profile_
 		base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 		if (strncmp(path, profile_dir, strlen(profile_dir)) == 0 &&
 		    path[strlen(profile_dir)] == '/') {
+			const char *rel = path + strlen(profile_dir) + 1;
+
+			/* QEMU names its modules bin/../lib/x86_64-linux-gnu/qemu/NAME. */
+			if (strncmp(rel, "bin/../", 7) == 0)
+				rel += 7;
 			from_mount++;
-			bios |= strcmp(base, "bios-256k.bin") == 0 && strstr(path, "/firmware/");
-			tcg |= strncmp(base, "accel-tcg-", 10) == 0;
+			for (unsigned i = 0; wanted[i]; i++)
+				seen[i] |= strcmp(rel, wanted[i]) == 0;
 			continue;
 		}
 		cr_assert(!profile_ships(profile_dir, base),
 			  "QEMU opened %s (fd %ld): the profile has its own %s, in the mount", path,
 			  fd, base);
 	}
-	cr_assert(bios, "QEMU did not open bios-256k.bin from %s/firmware", profile_dir);
-	cr_assert(tcg, "QEMU did not open its TCG module from %s", profile_dir);
+	while (wanted[n_wanted])
+		n_wanted++;
+	cr_assert(n_wanted <= sizeof(seen) / sizeof(seen[0]));
+	for (unsigned i = 0; i < n_wanted; i++)
+		cr_assert(seen[i], "QEMU did not open %s/%s", profile_dir, wanted[i]);
 	cr_log_info("strace: %u files opened from the mount, none of the profile's elsewhere",
 		    from_mount);
 	free(trace);
@@ -302,6 +312,9 @@ Test(qemu, boots_to_seabios_under_tcg)
 	static char a_strace[] = "strace", a_f[] = "-f", a_o[] = "-o", a_e[] = "-e",
 		    a_trace[] = "trace=open,openat,openat2", a_end[] = "--";
 	char **argv, **sargv;
+	static const char *const wanted[] = { "firmware/bios-256k.bin",
+					      "lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so",
+					      NULL };
 	size_t len = 0, n_args = 0;
 	struct timespec start, now;
 	bool seen = false;
@@ -393,7 +406,7 @@ Test(qemu, boots_to_seabios_under_tcg)
 	cr_log_info("SeaBIOS after %.2f s (under strace)",
 		    (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9);
 	/* A tracee SIGKILLed mid-call leaves the trace ending mid-line: nothing lost before. */
-	expect_opens_from_mount(trace, profile_dir);
+	expect_opens_from_mount(trace, profile_dir, wanted);
 	for (char **a = argv; *a; a++)
 		free(*a);
 	free(argv);
@@ -404,6 +417,41 @@ Test(qemu, boots_to_seabios_under_tcg)
 	free(lib);
 	free(trace);
 	free(maps);
+	free(profile_dir);
+	cr_assert_eq(vt_unmount(&m), 0);
+}
+
+/*
+ * A module that needs a library the binary does not (USB redirection needs
+ * libusbredirparser): `-device help` loads every device module, and the
+ * profile's own usb-redirect module and its library must be what QEMU opened.
+ * Without the library in lib/, the loader would take the host's.
+ */
+Test(qemu, modules_load_from_the_mount)
+{
+	static const char *const wanted[] = { "lib/x86_64-linux-gnu/qemu/hw-usb-redirect.so",
+					      "lib/libusbredirparser.so.1",
+					      "lib/x86_64-linux-gnu/qemu/hw-usb-host.so",
+					      "lib/libusb-1.0.so.0", NULL };
+	char *profile_dir, *trace, *cmd, *out;
+
+	cr_assert_eq(access("/usr/bin/strace", X_OK), 0,
+		     "/usr/bin/strace: %s (scripts/setup installs it)", strerror(errno));
+	cr_assert(asprintf(&profile_dir, "%s/kvm-linux", mnt) > 0);
+	cr_assert(asprintf(&trace, "%s/modules.strace", dir) > 0);
+	/* The cwd is empty, as for the boot: QEMU looks there for modules too. */
+	cr_assert(asprintf(&cmd,
+			   "cd '%s' && env -i $(cat '%s/env') /usr/bin/strace -f -o '%s' "
+			   "-e trace=open,openat,openat2 -- '%s/bin/qemu-system-x86_64' "
+			   "-nodefaults -device help 2>&1",
+			   dir, profile_dir, trace, profile_dir) > 0);
+	cr_assert_eq(vt_run(cmd, &out), 0, "%s:\n%s", cmd, out);
+	cr_assert_not_null(strstr(out, "name \"usb-redir\""), "no usb-redir device:\n%s", out);
+	cr_assert_not_null(strstr(out, "name \"usb-host\""), "no usb-host device:\n%s", out);
+	expect_opens_from_mount(trace, profile_dir, wanted);
+	free(out);
+	free(cmd);
+	free(trace);
 	free(profile_dir);
 	cr_assert_eq(vt_unmount(&m), 0);
 }
