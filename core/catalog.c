@@ -29,7 +29,7 @@ struct slot {
 
 struct pin {
 	char ref[VOLT_REF_NAME_MAX];
-	const struct volt_loaded *l;
+	const struct volt_loaded *l; /* NULL while its one load runs */
 };
 
 struct volt_catalog {
@@ -43,6 +43,7 @@ struct volt_catalog {
 	uint64_t pin_loads; /* refs read in full for pins */
 	struct pin *pins;
 	size_t n_pins;
+	pthread_cond_t pin_done; /* a pin's load ended (under lock) */
 	struct timespec scanned_mtime;
 	bool scanned;
 	/* Ignored names already reported, sorted: each is said once per mount, not per change. */
@@ -68,6 +69,7 @@ int volt_catalog_new(struct volt_catalog **out, const struct volt_cas *cas,
 	}
 	c->o.mountpoint = c->mountpoint;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->pin_done, NULL);
 	for (int i = 0; i < VOLT_PROFILE_COUNT; i++) {
 		pthread_mutex_init(&c->slots[i].lock, NULL);
 		if (volt_refs_memo_new(&c->slots[i].memo, (enum volt_profile)i) < 0) {
@@ -107,6 +109,7 @@ void volt_catalog_free(struct volt_catalog *c)
 		volt_refs_memo_free(c->slots[i].memo);
 	}
 	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->pin_done);
 	for (size_t i = 0; i < c->n_junk; i++)
 		free(c->junk[i]);
 	free(c->junk);
@@ -386,32 +389,26 @@ int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct v
 	return 0;
 }
 
-int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const char *id,
-			    const struct volt_loaded **out)
+/* The index of ref's pin (under c->lock), or -1. */
+static ssize_t pin_find(const struct volt_catalog *c, const char *ref)
 {
-	struct volt_loaded *l = NULL;
-	struct volt_manifest m;
-	struct volt_ref ref = { .profile = p };
-	struct volt_diag d;
+	for (size_t i = 0; i < c->n_pins; i++)
+		if (strcmp(c->pins[i].ref, ref) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Read ref in full and build it as the folder <profile>@<id>. */
+static int pin_load(struct volt_catalog *c, enum volt_profile p, const struct volt_ref *ref,
+		    struct volt_loaded **out)
+{
 	char dirname[VOLT_REF_NAME_MAX];
-	struct pin *pins;
+	struct volt_manifest m;
+	struct volt_diag d;
 	int ret;
 
-	if (!volt_profile_name(p) || strlen(id) != VOLT_REF_ID_LEN)
-		return -EINVAL;
-	snprintf(ref.name, sizeof(ref.name), "%s-%s.json", volt_profile_name(p), id);
-	snprintf(ref.id, sizeof(ref.id), "%s", id);
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->n_pins; i++) {
-		if (strcmp(c->pins[i].ref, ref.name) == 0) {
-			*out = c->pins[i].l;
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
 	__atomic_fetch_add(&c->pin_loads, 1, __ATOMIC_RELAXED);
-	ret = volt_manifest_load(&m, c->cas->refs_fd, ref.name, id, &d);
+	ret = volt_manifest_load(&m, c->cas->refs_fd, ref->name, ref->id, &d);
 	if (ret < 0) {
 		if (ret != -ENOENT)
 			report(c, &d);
@@ -419,20 +416,38 @@ int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const c
 			       ? -ENOENT
 			       : ret;
 	}
-	snprintf(dirname, sizeof(dirname), "%s@%s", volt_profile_name(p), id);
-	ret = build_loaded(c, p, &m, &ref, dirname, &l);
+	snprintf(dirname, sizeof(dirname), "%s@%s", volt_profile_name(p), ref->id);
+	ret = build_loaded(c, p, &m, ref, dirname, out);
 	volt_manifest_release(&m);
 	malloc_trim(0);
-	if (ret < 0)
-		return ret;
+	return ret;
+}
+
+/*
+ * One load per pin: the first caller loads it, others naming it meanwhile wait
+ * for that load instead of building copies of their own (issue 13 item 5).
+ */
+int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const char *id,
+			    const struct volt_loaded **out)
+{
+	struct volt_loaded *l = NULL;
+	struct volt_ref ref = { .profile = p };
+	struct pin *pins;
+	ssize_t i;
+	int ret;
+
+	if (!volt_profile_name(p) || strlen(id) != VOLT_REF_ID_LEN)
+		return -EINVAL;
+	snprintf(ref.name, sizeof(ref.name), "%s-%s.json", volt_profile_name(p), id);
+	snprintf(ref.id, sizeof(ref.id), "%s", id);
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->n_pins; i++) {
-		if (strcmp(c->pins[i].ref, ref.name) == 0) {
-			/* Loaded twice at once: serve the first, the other stays unused. */
-			*out = c->pins[i].l;
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
+	/* A failed load leaves no entry: a waiter then tries itself. */
+	while ((i = pin_find(c, ref.name)) >= 0 && !c->pins[i].l)
+		pthread_cond_wait(&c->pin_done, &c->lock);
+	if (i >= 0) {
+		*out = c->pins[i].l;
+		pthread_mutex_unlock(&c->lock);
+		return 0;
 	}
 	pins = realloc(c->pins, (c->n_pins + 1) * sizeof(*pins));
 	if (!pins) {
@@ -441,11 +456,23 @@ int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const c
 	}
 	c->pins = pins;
 	snprintf(pins[c->n_pins].ref, sizeof(pins[c->n_pins].ref), "%s", ref.name);
-	pins[c->n_pins].l = l;
+	pins[c->n_pins].l = NULL;
 	c->n_pins++;
 	pthread_mutex_unlock(&c->lock);
-	*out = l;
-	return 0;
+
+	ret = pin_load(c, p, &ref, &l);
+
+	pthread_mutex_lock(&c->lock);
+	i = pin_find(c, ref.name); /* others' failed entries may have moved it */
+	if (ret == 0)
+		c->pins[i].l = l;
+	else
+		c->pins[i] = c->pins[--c->n_pins];
+	pthread_cond_broadcast(&c->pin_done);
+	pthread_mutex_unlock(&c->lock);
+	if (ret == 0)
+		*out = l;
+	return ret;
 }
 
 void volt_catalog_invalidate(struct volt_catalog *c)

@@ -400,6 +400,7 @@ Test(catalog, broken_refs_reported_and_skipped)
 struct racer {
 	struct volt_catalog *c;
 	pthread_barrier_t *start;
+	const char *pin; /* get_pinned of this id, or NULL: get */
 	const struct volt_loaded *got;
 	int ret;
 };
@@ -409,7 +410,10 @@ static void *race(void *arg)
 	struct racer *r = arg;
 
 	pthread_barrier_wait(r->start);
-	r->ret = volt_catalog_get(r->c, VOLT_PROFILE_KVM_LINUX, &r->got);
+	if (r->pin)
+		r->ret = volt_catalog_get_pinned(r->c, VOLT_PROFILE_KVM_LINUX, r->pin, &r->got);
+	else
+		r->ret = volt_catalog_get(r->c, VOLT_PROFILE_KVM_LINUX, &r->got);
 	return NULL;
 }
 
@@ -443,6 +447,55 @@ Test(catalog, concurrent_gets_share_one_load)
 		cr_expect_eq(volt_catalog_by_serial(c, 1), racers[0].got);
 		volt_catalog_free(c);
 	}
+}
+
+/*
+ * Threads naming one pin at once share one load (issue 13 item 5). The kernel
+ * sends one lookup per name at a time, so this is the daemon's own guard, for
+ * any caller. The ref has 5 000 files so that a load lasts long enough to meet.
+ */
+Test(catalog, concurrent_pins_share_one_load)
+{
+	char hex[VOLT_HASH_HEX_MAX + 1], name[64], id[VOLT_REF_ID_LEN + 1], want[64], *json, *p;
+	unsigned more = 0;
+
+	vt_put_object(cas_path, "x", 1, 0444, hex);
+	json = malloc(5000 * (VOLT_HASH_HEX_MAX + 32) + 256);
+	cr_assert_not_null(json);
+	p = json + sprintf(json, "{\"name\": \"kvm-linux\", \"created_at\": "
+				 "\"2024-03-01T00:00:00Z\", \"objects\": {");
+	for (int i = 0; i < 5000; i++)
+		p += sprintf(p, "%s\"share/f%04d\": \"%s\"", i ? ", " : "", i, hex);
+	strcpy(p, "}}");
+	vt_put_ref(cas_path, "kvm-linux", json, name);
+	free(json);
+	snprintf(id, sizeof(id), "%.*s", VOLT_REF_ID_LEN, name + strlen("kvm-linux-"));
+	snprintf(want, sizeof(want), "kvm-linux@%s", id);
+	for (int round = 0; round < 10; round++) {
+		struct volt_catalog *c = new_catalog(NULL, MNT);
+		struct racer racers[N_THREADS];
+		pthread_t threads[N_THREADS];
+		pthread_barrier_t start;
+
+		pthread_barrier_init(&start, NULL, N_THREADS);
+		for (int i = 0; i < N_THREADS; i++) {
+			racers[i] = (struct racer){ .c = c, .start = &start, .pin = id, .ret = -1 };
+			cr_assert_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
+		}
+		for (int i = 0; i < N_THREADS; i++)
+			pthread_join(threads[i], NULL);
+		pthread_barrier_destroy(&start);
+		for (int i = 0; i < N_THREADS; i++) {
+			cr_assert_eq(racers[i].ret, 0, "round %d thread %d: %d", round, i,
+				     racers[i].ret);
+			cr_assert_eq(racers[i].got, racers[0].got, "round %d thread %d", round, i);
+		}
+		cr_assert_str_eq(racers[0].got->dirname, want, "round %d", round);
+		more += volt_catalog_loads(c) - 1;
+		volt_catalog_free(c);
+	}
+	cr_assert_eq(more, 0, "%d threads naming one pin at once built %u copies more in 10 rounds",
+		     N_THREADS, more);
 }
 
 /* An ignored name is said once, not again at each change of refs/ (a writer's dot file). */

@@ -64,7 +64,8 @@ int volt_catalog_get(struct volt_catalog *c, enum volt_profile p, const struct v
 
 /*
  * The pinned build of ref <p>-<id>.json, served as "<p>@<id>": its synthetic
- * files name that folder. Loaded once and kept, even if the ref goes away.
+ * files name that folder. Loaded once (callers naming it during its load wait
+ * for that load) and kept, even if the ref goes away.
  * -ENOENT if the ref does not exist or is refused (reported), or -errno.
  */
 int volt_catalog_get_pinned(struct volt_catalog *c, enum volt_profile p, const char *id,
