@@ -12,7 +12,7 @@
  *
  * An object is one inode wherever it appears, as the reference's hard links
  * make it, so the kernel caches its pages once. Its record is made on first
- * lookup (or listing) and kept for the life of the mount; a build's nodes
+ * lookup (or listing) of it in the store and kept for the life of the mount; a build's nodes
  * live as long as the catalog keeps the build, which is as long as the mount.
  * Nothing is freed while mounted, so FORGET has nothing to do and a number
  * never changes meaning.
@@ -221,15 +221,20 @@ static void log_missing(const struct volt_loaded *l, uint32_t node, const struct
 					  : strerror(-err));
 }
 
-/* The record of h, made (not yet ready) if new: its number, or -ENOMEM. */
+/* The record of h, made (not yet ready) if new and add: its number, -ENOENT, or -ENOMEM. */
 static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, uint32_t serial,
-			   uint32_t node)
+			   uint32_t node, bool add)
 {
 	struct voltfs_object o = { .serial = serial, .node = node, .slot = -1 };
 	uint32_t slot, r;
 	int64_t ret;
 
 	pthread_mutex_lock(&t->lock);
+	if (!add) {
+		r = find(t, h, &slot);
+		ret = r != UINT32_MAX ? (int64_t)r : -ENOENT;
+		goto out;
+	}
 	/* Keep the table at most 3/4 full, so probing always ends. */
 	if (t->count >= OBJ_MAX ||
 	    (((uint64_t)t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3 && grow(t) < 0)) {
@@ -247,26 +252,6 @@ static int64_t find_or_add(struct voltfs_objects *t, const struct volt_hash *h, 
 out:
 	pthread_mutex_unlock(&t->lock);
 	return ret;
-}
-
-/* The record of file node of build l (made if new), its name into h: its number or -errno. */
-static int64_t record_of(struct voltfs_objects *t, const struct volt_loaded *l, uint32_t node,
-			 struct volt_hash *h)
-{
-	volt_tree_hash(l->tree, node, h);
-	return find_or_add(t, h, l->serial, node);
-}
-
-int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
-		      fuse_ino_t *ino)
-{
-	struct volt_hash h;
-	int64_t r = record_of(&fs->objects, l, node, &h);
-
-	if (r < 0)
-		return (int)r;
-	*ino = OBJ_BASE + (uint64_t)r;
-	return 0;
 }
 
 #define MAX_OWNERS 65536 /* 256 chunks of 256 */
@@ -304,32 +289,52 @@ const struct voltfs_owner *voltfs_object_owner(struct voltfs *fs, const struct v
 	return &chunk[o->owner & 255];
 }
 
-int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
-		      const struct voltfs_object **obj, fuse_ino_t *ino)
+/* The record of file node of build l if it has one, its name into h: its number, or -ENOENT. */
+static int64_t record_of(struct voltfs_objects *t, const struct volt_loaded *l, uint32_t node,
+			 struct volt_hash *h)
+{
+	volt_tree_hash(l->tree, node, h);
+	return find_or_add(t, h, l->serial, node, false);
+}
+
+/*
+ * The object of file node of build l. A record is made only for an object the
+ * store has (or a lazy mount's registry will): any user can list names of
+ * missing ones, and records are kept (issue 13 item 5). A missing one is
+ * stat'ed again at each ask; log says whether to say so.
+ */
+static int object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      const struct voltfs_object **obj, fuse_ino_t *ino, bool log)
 {
 	struct voltfs_objects *t = &fs->objects;
-	struct voltfs_object *o;
+	struct voltfs_object *o = NULL;
 	struct volt_hash h;
 	struct stat st;
 	int64_t r;
 	int ret;
 
 	r = record_of(t, l, node, &h);
-	if (r < 0)
-		return (int)r;
-	*ino = OBJ_BASE + (uint64_t)r;
-	/* Records never move and READY is published last: no lock to look. */
-	o = record(t, (uint32_t)r);
-	if (__atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_READY)
-		goto out;
+	if (r >= 0) {
+		/* Records never move and READY is published last: no lock to look. */
+		o = record(t, (uint32_t)r);
+		if (__atomic_load_n(&o->flags, __ATOMIC_ACQUIRE) & VOLTFS_OBJ_READY)
+			goto out;
+	}
 	/* First touch: lstat outside the lock; a racing thread fills the same values. */
 	ret = volt_cas_stat_object(&fs->cas, &h, &st);
 	/* Lazy mount: the manifest says what the object will be once fetched. */
 	if (ret == -ENOENT && voltfs_remote_attr(fs, l, &h, &st) == 0)
 		ret = 0;
 	if (ret < 0) {
-		log_missing(l, node, &h, ret);
+		if (log)
+			log_missing(l, node, &h, ret);
 		return -EIO;
+	}
+	if (!o) {
+		r = find_or_add(t, &h, l->serial, node, true);
+		if (r < 0)
+			return (int)r;
+		o = record(t, (uint32_t)r);
 	}
 	pthread_mutex_lock(&t->lock);
 	if (!(o->flags & VOLTFS_OBJ_READY)) {
@@ -348,8 +353,23 @@ int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t n
 	}
 	pthread_mutex_unlock(&t->lock);
 out:
+	*ino = OBJ_BASE + (uint64_t)r;
 	*obj = o;
 	return 0;
+}
+
+int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      const struct voltfs_object **obj, fuse_ino_t *ino)
+{
+	return object_get(fs, l, node, obj, ino, true);
+}
+
+int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
+		      fuse_ino_t *ino)
+{
+	const struct voltfs_object *obj;
+
+	return object_get(fs, l, node, &obj, ino, false);
 }
 
 void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf, size_t size)

@@ -457,13 +457,17 @@ static int voltfs_do_readdir(struct voltfs *fs, fuse_ino_t ino, off_t off, struc
 
 		if (b->plus) {
 			memset(&e, 0, sizeof(e));
-			/* A bad object gets no attributes here: its own lookup says EIO. */
+			/* A bad object gets no attributes here: its own lookup says EIO.
+			 * It is still listed (glibc skips an entry numbered 0), under its
+			 * node's number as in a plain listing. */
 			if (node_entry(fs, in.l, child, &e) < 0)
-				e = bare(0, S_IFREG);
+				e = bare(cino, S_IFREG);
 		} else {
 			if (kind == VOLT_NODE_FILE) {
 				ret = voltfs_object_ino(fs, in.l, child, &cino);
-				if (ret < 0)
+				/* Missing: no object number (its lookup says EIO); the node's
+				 * own number, which no object has, names the entry. */
+				if (ret < 0 && ret != -EIO)
 					return b->used ? 0 : ret;
 			}
 			e = bare(cino, kind == VOLT_NODE_DIR ? S_IFDIR : S_IFREG);

@@ -222,14 +222,18 @@ fuse_ino_t voltfs_ino_of_node(const struct volt_loaded *l, uint32_t node);
 /* Decode ino: 0, or -ESTALE for a number this mount never gave out. */
 int voltfs_ino_decode(struct voltfs *fs, fuse_ino_t ino, struct voltfs_ino *out);
 
-/* The inode number of the object of file node of build l, without touching the store. */
+/*
+ * The inode number of the object of file node of build l: as voltfs_object_get,
+ * but -EIO for a missing object is not logged (its lookup says so).
+ */
 int voltfs_object_ino(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
 		      fuse_ino_t *ino);
 
 /*
  * The object of file node of build l, stat'ed in the store on first use.
  * Returns its inode number (> 0) and *obj, or -EIO for a missing or
- * non-regular object (logged with profile, path and hash), or -ENOMEM.
+ * non-regular object (logged with profile, path and hash; no record is kept
+ * for it), or -ENOMEM.
  */
 int voltfs_object_get(struct voltfs *fs, const struct volt_loaded *l, uint32_t node,
 		      const struct voltfs_object **obj, fuse_ino_t *ino);
