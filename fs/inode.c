@@ -211,14 +211,20 @@ static void log_missing(const struct volt_loaded *l, uint32_t node, const struct
 			int err)
 {
 	char path[VOLT_PATH_MAX + 1], hex[VOLT_HASH_HEX_MAX + 1];
+	uint64_t key;
 
 	if (volt_tree_path(l->tree, node, path, sizeof(path)) < 0)
 		strcpy(path, "?");
 	volt_hash_format(h, hex);
-	voltfs_log_limited(VOLTFS_LOG_LOOKUP, LOG_ERR, "%s/%s: object %s %s", l->dirname, path, hex,
-			   err == -ENOENT ? "is missing"
-			   : err == -EIO  ? "is not a regular file"
-					  : strerror(-err));
+	/* FNV-1a of the cause and the whole name (a manifest may name any bytes). */
+	key = 0xcbf29ce484222325ull ^ (uint64_t)-err;
+	for (unsigned i = 0; i < h->len; i++)
+		key = (key ^ h->bytes[i]) * 0x100000001b3ull;
+	voltfs_log_once(VOLTFS_LOG_LOOKUP, key, LOG_ERR, "%s/%s: object %s %s", l->dirname, path,
+			hex,
+			err == -ENOENT ? "is missing"
+			: err == -EIO  ? "is not a regular file"
+				       : strerror(-err));
 }
 
 /* The record of h, made (not yet ready) if new and add: its number, -ENOENT, or -ENOMEM. */

@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -96,17 +97,31 @@ static const char *const class_names[VOLTFS_LOG_CLASSES] = {
 	[VOLTFS_LOG_OPEN] = "failed opens",
 };
 
-void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
+/*
+ * What each class said lately, by key (a cause and an object): a line is said
+ * once per key, its repeats counted with the suppressed. Direct-mapped, so
+ * bounded: a key pushed out by others may be said again, still rate-limited.
+ */
+#define SEEN_SLOTS 4096
+static uint64_t seen[VOLTFS_LOG_CLASSES][SEEN_SLOTS]; /* under its bucket's lock */
+
+static void vlog_limited(enum voltfs_log_class c, uint64_t key, int prio, const char *fmt,
+			 va_list ap)
 {
 	struct bucket *b = &buckets[c];
+	uint64_t *slot = &seen[c][key % SEEN_SLOTS];
 	unsigned long long suppressed;
 	struct timespec now;
-	va_list ap;
 
 	if (prio > max_prio)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&b->lock);
+	if (key && *slot == key) {
+		b->suppressed++;
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
 	if (!b->started) {
 		b->started = true;
 		b->tokens = BURST;
@@ -124,14 +139,32 @@ void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
 		return;
 	}
 	b->tokens -= 1.0;
+	if (key)
+		*slot = key;
 	suppressed = b->suppressed;
 	b->suppressed = 0;
 	pthread_mutex_unlock(&b->lock);
 	if (suppressed)
 		voltfs_log(prio, "%llu similar messages suppressed (%s)", suppressed,
 			   class_names[c]);
-	va_start(ap, fmt);
 	vlog(prio, fmt, ap);
+}
+
+void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_limited(c, 0, prio, fmt, ap);
+	va_end(ap);
+}
+
+void voltfs_log_once(enum voltfs_log_class c, uint64_t key, int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog_limited(c, key ? key : 1, prio, fmt, ap);
 	va_end(ap);
 }
 

@@ -376,6 +376,9 @@ enum voltfs_log_class {
 };
 void voltfs_log_limited(enum voltfs_log_class c, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same, said once per key (a cause and its object) while the key is remembered. */
+void voltfs_log_once(enum voltfs_log_class c, uint64_t key, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void voltfs_log_report(void *ctx, const struct volt_diag *d);
 /* The path of an object for log lines: "<profile>/<path>". */
 void voltfs_object_where(struct voltfs *fs, const struct voltfs_object *obj, char *buf,
