@@ -109,7 +109,7 @@ int volt_registry_parse_addr(const char *s, struct volt_registry_addr *a, struct
 	memcpy(a->host, s, (size_t)(slash - s));
 	if (!repo_ok(slash + 1))
 		return refuse(d, -EINVAL,
-				     "not a repository name (lowercase [a-z0-9._-] components)");
+			      "not a repository name (lowercase [a-z0-9._-] components)");
 	strcpy(a->repo, slash + 1);
 	return 0;
 }
@@ -245,8 +245,8 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 
 	if (!challenge || volt_auth_parse_challenge(challenge, &ch) < 0)
 		return refuse(d, -EACCES,
-				     "refused (401) without a challenge this "
-				     "client speaks");
+			      "refused (401) without a challenge this "
+			      "client speaks");
 	if (r->creds.user) {
 		basic = volt_auth_basic(&r->creds);
 		if (!basic)
@@ -255,8 +255,8 @@ static int authenticate(struct volt_registry *r, struct volt_http *h, const char
 	if (ch.scheme == VOLT_AUTH_BASIC) {
 		if (!basic)
 			return refuse(d, -EACCES,
-					     "needs credentials (Basic), and none are set for %s",
-					     r->addr.host);
+				      "needs credentials (Basic), and none are set for %s",
+				      r->addr.host);
 		set_auth(r, basic, 0);
 		return 0;
 	}
@@ -327,7 +327,7 @@ static int status_error(const struct volt_http_resp *resp, const char *what, str
 		err = -EIO;
 	error_code(resp, code, sizeof(code));
 	return refuse(d, err, "%s: registry answered HTTP %ld%s%s", what, resp->status,
-			     code[0] ? " " : "", code);
+		      code[0] ? " " : "", code);
 }
 
 /*
@@ -635,9 +635,9 @@ int volt_registry_get_blob(struct volt_registry *r, struct volt_http *h,
 	ret = request(r, h, &req, &resp, reset ? blob_sink_reset : NULL, &b, d);
 	if (ret == -EFBIG) {
 		ret = refuse(d, -EFBIG,
-				    "blob is longer than the %llu bytes its "
-				    "descriptor says",
-				    (unsigned long long)size);
+			     "blob is longer than the %llu bytes its "
+			     "descriptor says",
+			     (unsigned long long)size);
 		goto out;
 	}
 	if (ret < 0)
@@ -645,9 +645,8 @@ int volt_registry_get_blob(struct volt_registry *r, struct volt_http *h,
 	if (resp.status != 200) {
 		ret = status_error(&resp, "blob", d);
 	} else if (b.got != size) {
-		ret = refuse(d, -EBADMSG,
-				    "blob is %llu bytes, its descriptor says %llu",
-				    (unsigned long long)b.got, (unsigned long long)size);
+		ret = refuse(d, -EBADMSG, "blob is %llu bytes, its descriptor says %llu",
+			     (unsigned long long)b.got, (unsigned long long)size);
 	} else {
 		ret = volt_sha256_final(&b.sha, &got);
 		if (ret == 0 && !volt_hash_equal(&got, digest))

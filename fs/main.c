@@ -483,7 +483,8 @@ int main(int argc, char *argv[])
 		goto out_cas;
 	}
 	if (o.cache_max && !o.n_registries) {
-		fprintf(stderr, "voltfs: cache_max bounds a lazy mount's cache: it needs registry=\n");
+		fprintf(stderr, "voltfs: cache_max bounds a lazy mount's cache: it needs "
+				"registry=\n");
 		goto out_cas;
 	}
 	if (o.n_registries && open_remote(&fs, &o) < 0)

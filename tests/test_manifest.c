@@ -447,7 +447,7 @@ Test(manifest_bad, a_known_key_given_twice)
 		struct volt_manifest m;
 
 		parse_ok(&m, "{\"name\":\"t\",\"created_at\":\"" CREATED "\",\"objects\":{},\"x-"
-									 "note\":1,\"x-note\":2}");
+			     "note\":1,\"x-note\":2}");
 		volt_manifest_release(&m);
 	}
 }
