@@ -369,6 +369,7 @@ static int open_remote(struct voltfs *fs, const struct options *o)
 		}
 		ret = volt_remote_set_cache(fs->remote.r, (uint64_t)(v * unit),
 					    voltfs_object_let_go, fs);
+		fs->remote.cache_bounded = ret == 0;
 		if (ret < 0) {
 			fprintf(stderr, "voltfs: cache_max: cannot read %s/objects: %s\n",
 				fs->cas.path, strerror(-ret));

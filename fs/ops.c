@@ -221,7 +221,7 @@ void voltfs_reply_open_object(struct voltfs *fs, fuse_req_t req, struct fuse_fil
 		fuse_reply_err(req, -id);
 		return;
 	}
-	if (fs->remote.r) {
+	if (fs->remote.cache_bounded) {
 		struct volt_hash h;
 
 		voltfs_object_hash(fs, voltfs_object_record(&fs->objects, rec), &h);

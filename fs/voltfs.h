@@ -148,6 +148,7 @@ struct voltfs_remote {
 	struct volt_remote *r; /* NULL: no registry, the store is all there is */
 	unsigned int refresh_s;
 	unsigned int prefetch; /* background fetches at a time of a build that starts serving */
+	bool cache_bounded;    /* -o cache_max: opens tell the cache what was used */
 	uid_t uid;	       /* the store's owner: of objects not fetched yet */
 	gid_t gid;
 	bool synced[VOLT_PROFILE_COUNT]; /* its tag resolved once: lookups need not wait */
