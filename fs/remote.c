@@ -20,7 +20,7 @@
 static void say(struct voltfs *fs, unsigned slot, int ret, const struct volt_diag *d)
 {
 	struct voltfs_remote *rm = &fs->remote;
-	char buf[1100] = "";
+	char buf[VOLTFS_REMOTE_ERROR_MAX] = "";
 
 	if (ret >= 0) {
 		rm->last_error[slot][0] = '\0';
@@ -29,7 +29,7 @@ static void say(struct voltfs *fs, unsigned slot, int ret, const struct volt_dia
 	volt_diag_format(d, buf, sizeof(buf));
 	if (strcmp(buf, rm->last_error[slot]) == 0)
 		return;
-	snprintf(rm->last_error[slot], sizeof(rm->last_error[slot]), "%s", buf);
+	memcpy(rm->last_error[slot], buf, sizeof(buf));
 	if (ret == -ENOENT)
 		voltfs_log(LOG_INFO, "registry: %s: no such tag", buf);
 	else

@@ -143,6 +143,9 @@ struct voltfs_watch {
 	bool running;
 };
 
+/* A registry error as logged: kept whole, so a long one is not taken for a new one each time. */
+#define VOLTFS_REMOTE_ERROR_MAX 1100
+
 /* -o registry=: the lazy mount's registries and when to look at them again. */
 struct voltfs_remote {
 	struct volt_remote *r; /* NULL: no registry, the store is all there is */
@@ -153,8 +156,9 @@ struct voltfs_remote {
 	gid_t gid;
 	bool synced[VOLT_PROFILE_COUNT]; /* its tag resolved once: lookups need not wait */
 	pthread_mutex_t profile_lock[VOLT_PROFILE_COUNT];
-	char last_error[VOLT_PROFILE_COUNT + 1][256]; /* said once until it changes */
-	pthread_mutex_t lock;			      /* stop, wake */
+	char last_error[VOLT_PROFILE_COUNT + 1]
+		       [VOLTFS_REMOTE_ERROR_MAX]; /* said once until it changes */
+	pthread_mutex_t lock;			  /* stop, wake */
 	pthread_cond_t wake;
 	bool stop, running;
 	pthread_t thread;

@@ -113,6 +113,29 @@ static char *status_field(pid_t pid, const char *key)
 	return val;
 }
 
+/*
+ * The unmount helper names itself after it closed what it inherited: until
+ * then (a forked copy of a sanitizer build is slow to start) it is a copy of
+ * the daemon. Wait (at most 10 s) for it to have done so.
+ */
+static void expect_helper_ready(pid_t helper)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	char *v = NULL;
+
+	for (int i = 0; i < 1000; i++) {
+		free(v);
+		v = status_field(helper, "Name");
+		if (v && strcmp(v, "voltfs-umount") == 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	cr_assert_str_eq(v ? v : "", "voltfs-umount",
+			 "/proc/%d/status Name: %s, want voltfs-umount", (int)helper,
+			 v ? v : "(none)");
+	free(v);
+}
+
 static void expect_status(pid_t pid, const char *key, const char *want)
 {
 	char *v = status_field(pid, key);
@@ -201,7 +224,7 @@ Test(confine, status_shows_no_new_privs_and_no_capabilities)
 	/* The helper that can unmount stays unconfined, and never holds the session. */
 	helper = helper_of(m.pid);
 	cr_assert_gt(helper, 0, "no unmount helper under the daemon");
-	expect_status(helper, "Name", "voltfs-umount");
+	expect_helper_ready(helper);
 	cr_assert(holds_dev_fuse(m.pid), "the daemon holds no /dev/fuse?");
 	cr_assert_not(holds_dev_fuse(helper), "the unmount helper holds /dev/fuse");
 	cr_assert_eq(vt_unmount(&m), 0);

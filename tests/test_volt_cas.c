@@ -990,7 +990,7 @@ static const char *ref_id(const char *name)
  */
 Test(volt_cas, gc_keep_prunes_a_pin_a_mount_serves)
 {
-	char v1[64], v2[64], pin[128], *mnt, *path, *bios, *again, *root, buf[64];
+	char v1[64], v2[64], pin[128], *mnt, *path, *bios, *again, *root, buf[128];
 	struct result r;
 	ssize_t n;
 	int fd;
