@@ -18,6 +18,7 @@
 #include "confine.h"
 #include "voltfs/render.h"
 #include "passthrough.h"
+#include "supervise.h"
 #include "voltfs.h"
 
 struct options {
@@ -46,6 +47,7 @@ struct options {
 	unsigned int registry_timeout;
 	unsigned int prefetch;
 	char *cache_max;
+	int supervise;
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_MAX_READ, KEY_REGISTRY };
@@ -72,6 +74,7 @@ static const struct fuse_opt option_spec[] = {
 	{ "registry_timeout=%u", offsetof(struct options, registry_timeout), 0 },
 	{ "prefetch=%u", offsetof(struct options, prefetch), 0 },
 	{ "cache_max=%s", offsetof(struct options, cache_max), 0 },
+	{ "supervise", offsetof(struct options, supervise), 1 },
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -155,6 +158,9 @@ static void usage(FILE *to)
 		"                           the least recently used that are not open go first\n"
 		"    -o registry_ca=FILE    trust these CAs (PEM) instead of the system's\n"
 		"    -o registry_auth=FILE  credentials (docker config.json / podman auth.json)\n"
+		"    -o supervise           run under a holder that keeps the FUSE connection and\n"
+		"                           starts the daemon again when it dies or hands over\n"
+		"                           (SIGUSR1), where systemd's voltfs.service is not used\n"
 		"    -h, --help             this text\n"
 		"    -V, --version          the version\n"
 		"\n");
@@ -438,6 +444,13 @@ int main(int argc, char *argv[])
 	if (!o.cas || !cmd.mountpoint) {
 		usage(stderr);
 		status = 2;
+		goto out_args;
+	}
+	if (o.supervise) {
+		/* The holder checks nothing itself: the daemon it starts says what is wrong. */
+		level = voltfs_log_level(o.loglevel ? o.loglevel : "info");
+		status = voltfs_supervise_main(argc, argv, cmd.foreground != 0,
+					       level < 0 ? LOG_INFO : level);
 		goto out_args;
 	}
 	if (o.n_registries)

@@ -122,6 +122,7 @@ want=(
 	/usr/share/man/man8/voltfs.8.gz
 	/usr/share/man/man1/volt-cas.1.gz
 	/usr/lib/systemd/system/var-lib-volt-qemu.mount
+	/usr/lib/systemd/system/voltfs.service
 	/usr/share/bash-completion/completions/volt-cas
 )
 listed=$(dpkg -L "$pkg")
@@ -149,8 +150,14 @@ for line in Type=fuse.voltfs What=/var/lib/volt/cas Where=/var/lib/volt/qemu; do
 	grep -qxF "$line" "$unit" || fail "$unit lacks $line"
 done
 grep -q '^Options=allow_other' "$unit" || fail "$unit lacks Options=allow_other"
+service=/usr/lib/systemd/system/voltfs.service
+for line in Type=notify NotifyAccess=main Restart=always \
+	'ExecStart=/usr/sbin/voltfs -f -o allow_other /var/lib/volt/cas /var/lib/volt/qemu'; do
+	grep -qxF "$line" "$service" || fail "$service lacks $line"
+done
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
+	systemd-analyze verify "$service" || fail "systemd-analyze verify $service"
 fi
 bash -c 'source /usr/share/bash-completion/completions/volt-cas && complete -p volt-cas' \
 	>/dev/null || fail "bash completion does not register volt-cas"
