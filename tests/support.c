@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Test support: fixtures on temporary folders and real FUSE mounts. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -300,6 +302,36 @@ int vt_unmount(struct vt_mount *m)
 char *vt_mount_log(const struct vt_mount *m)
 {
 	return vt_read_file(m->log, NULL);
+}
+
+long long vt_mount_stat(const char *mnt, const char *key)
+{
+	/* A newline first, so that every line, the first too, starts after one. */
+	char buf[8192] = "\n", want[128];
+	ssize_t n = getxattr(mnt, "user.volt.stats", buf + 1, sizeof(buf) - 2);
+	const char *at;
+
+	cr_assert(n > 0, "user.volt.stats of %s: %s", mnt, n < 0 ? strerror(errno) : "empty");
+	buf[n + 1] = '\0';
+	snprintf(want, sizeof(want), "\n%s ", key);
+	at = strstr(buf, want);
+	return at ? strtoll(at + strlen(want), NULL, 10) : -1;
+}
+
+int vt_count_entries(const char *dir, bool hidden)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+		    (hidden || e->d_name[0] != '.'))
+			n++;
+	closedir(d);
+	return n;
 }
 
 int vt_run(const char *cmd, char **out)

@@ -59,6 +59,14 @@ void vt_mount_cleanup(struct vt_mount *m);
 /* The daemon's log so far (malloc'ed). */
 char *vt_mount_log(const struct vt_mount *m);
 
+/*
+ * The counter key of user.volt.stats on mnt (a mount's root): the number on
+ * the line that starts with exactly "key ", or -1 if there is none.
+ */
+long long vt_mount_stat(const char *mnt, const char *key);
+/* Entries of folder dir but . and .. (dot files only if hidden); -1 if it cannot be opened. */
+int vt_count_entries(const char *dir, bool hidden);
+
 /* Run a shell command; its exit status. stdout into *out if out != NULL (malloc'ed). */
 int vt_run(const char *cmd, char **out);
 

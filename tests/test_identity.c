@@ -243,19 +243,6 @@ static void expect_distinct(const ino_t *inos, const char *what)
 	free(sorted);
 }
 
-static unsigned long stat_value(const char *key)
-{
-	char buf[1024], want[64], *at;
-	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
-
-	cr_assert(n > 0, "user.volt.stats: %s", strerror(errno));
-	buf[n] = '\0';
-	snprintf(want, sizeof(want), "%s ", key);
-	at = strstr(buf, want);
-	cr_assert_not_null(at, "no %s in %s", key, buf);
-	return strtoul(at + strlen(want), NULL, 10);
-}
-
 /* Wait (bounded, generously: 10 s) until <mnt>/<top> serves ref name. */
 static void wait_for_ref(const char *top, const char *name)
 {
@@ -378,8 +365,8 @@ Test(identity, one_inode_per_object_past_every_growth)
 		strcpy(prev, name);
 	}
 	/* 5 builds and CHURN more: the catalog's second chunk of serials is in use. */
-	cr_assert_geq(stat_value("manifests_loaded"), 4 + CHURN);
-	cr_assert_gt(stat_value("manifests_loaded"), 256);
+	cr_assert_geq(vt_mount_stat(mnt, "manifests_loaded"), 4 + CHURN);
+	cr_assert_gt(vt_mount_stat(mnt, "manifests_loaded"), 256);
 
 	/* Descriptors: some held, every object opened once, so the cache of 8 turns over. */
 	for (int h = 0; h < MAX_FDS / 2; h++)

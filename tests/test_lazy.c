@@ -111,35 +111,14 @@ static char *file_in(const char *rel)
 	return vt_join(mnt, rel);
 }
 
+/* Objects the cache holds, not a temporary file being fetched. */
 static int objects_in_cache(void)
 {
 	char *dir = vt_join(cache, "objects");
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
+	int n = vt_count_entries(dir, false);
 
-	cr_assert_not_null(d);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
 	free(dir);
 	return n;
-}
-
-/* A counter of user.volt.stats. */
-static long long stat_of(const char *name)
-{
-	char buf[4096], *p;
-	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
-	size_t len = strlen(name);
-
-	cr_assert_gt(n, 0);
-	buf[n] = '\0';
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncmp(p, name, len) == 0 && p[len] == ' ')
-			return atoll(p + len + 1);
-	cr_assert_fail("no %s in %s", name, buf);
-	return -1;
 }
 
 static void mount_lazy(const char *extra)
@@ -189,8 +168,8 @@ Test(lazy, an_empty_cache_serves_the_build_fetching_only_what_is_opened)
 	assert_reads("kvm-linux/lib/liba.so.1", "the same library\n");
 	assert_reads("kvm-linux/lib/libb.so.1", "the same library\n");
 	cr_assert_eq(objects_in_cache(), 2, "libb is liba's object: fetched once");
-	cr_assert_eq(stat_of("fetches"), 2);
-	cr_assert_eq(stat_of("fetch_failures"), 0);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 2);
+	cr_assert_eq(vt_mount_stat(mnt, "fetch_failures"), 0);
 	{
 		char *bin = file_in("kvm-linux/bin/qemu-system-x86_64");
 
@@ -251,8 +230,8 @@ Test(lazy, concurrent_opens_share_one_download)
 		cr_assert_eq(rd[i].err, 0, "reader %d: %s", i, strerror(rd[i].err));
 		cr_assert_eq(rd[i].len, (size_t)4 << 20, "reader %d", i);
 	}
-	cr_assert_eq(stat_of("fetches"), 1, "eight opens, one download");
-	cr_assert_eq(stat_of("fetch_bytes"), 4 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 1, "eight opens, one download");
+	cr_assert_eq(vt_mount_stat(mnt, "fetch_bytes"), 4 << 20);
 	free(big);
 }
 
@@ -360,7 +339,7 @@ Test(lazy, a_corrupt_blob_is_eio_and_nothing_is_stored)
 		free(bin);
 	}
 	cr_assert_eq(objects_in_cache(), 0, "nothing stored");
-	cr_assert_eq(stat_of("fetch_failures"), 1);
+	cr_assert_eq(vt_mount_stat(mnt, "fetch_failures"), 1);
 	log = vt_mount_log(&m);
 	cr_assert(strstr(log, out), "the log names the digest: %s", log);
 	cr_assert(strstr(log, "does not match its digest"), "%s", log);
@@ -437,13 +416,13 @@ Test(lazy, qemu_runs_from_an_empty_cache)
 	cr_assert(strstr(out, "QEMU emulator version"), "%s", out);
 	free(out);
 	free(cmd);
-	fetched = stat_of("fetches");
+	fetched = vt_mount_stat(mnt, "fetches");
 	objects = objects_in_cache();
 	cr_assert_gt(fetched, 5, "the binary and its libraries came from the registry");
 	cr_assert_eq(fetched, objects, "each fetched object is in the cache once");
 	/* The figure the README quotes (cr_log_info leaks its message under LeakSanitizer). */
 	fprintf(stderr, "qemu --version from an empty cache: %lld objects, %lld bytes fetched\n",
-		fetched, stat_of("fetch_bytes"));
+		fetched, vt_mount_stat(mnt, "fetch_bytes"));
 	/* The SeaBIOS boot under TCG, from an empty folder (QEMU looks in its cwd first). */
 	cr_assert(asprintf(&cmd,
 			   "mkdir -p '%s/empty' && cd '%s/empty' && { env -i $(cat "
@@ -456,7 +435,8 @@ Test(lazy, qemu_runs_from_an_empty_cache)
 	cr_assert_eq(vt_run(cmd, &out), 0, "no SeaBIOS banner from the lazy mount: %s", out);
 	free(out);
 	free(cmd);
-	cr_assert_gt(stat_of("fetches"), fetched, "the firmware and TCG came from the registry");
+	cr_assert_gt(vt_mount_stat(mnt, "fetches"), fetched,
+		     "the firmware and TCG came from the registry");
 	cr_assert_eq(vt_unmount(&m), 0);
 }
 
@@ -476,11 +456,11 @@ Test(lazy, prefetch_fetches_the_build_in_the_background)
 	for (i = 0; i < 200 && objects_in_cache() < 3; i++)
 		nanosleep(&pause, NULL);
 	cr_assert_eq(objects_in_cache(), 3, "the build was not prefetched within 10 s");
-	cr_assert_eq(stat_of("prefetched"), 3);
-	cr_assert_eq(stat_of("fetches"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "prefetched"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 3);
 	/* And an open then needs no fetch of its own. */
 	assert_reads("kvm-linux/bin/qemu-system-x86_64", "qemu v1\n");
-	cr_assert_eq(stat_of("fetches"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 3);
 	free(dir);
 }
 
@@ -563,11 +543,11 @@ Test(lazy, the_cache_stays_within_its_bound)
 	cr_assert_eq(read_len("kvm-linux/share/qemu/big2.rom"), (size_t)4 << 20);
 	/* Two 4 MiB objects do not fit in 6 MiB: the older one, closed, went. */
 	cr_assert_leq(cache_bytes_on_disk(), 6 << 20);
-	cr_assert_eq(stat_of("evictions"), 1);
-	cr_assert_leq(stat_of("cache_bytes"), 6 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "evictions"), 1);
+	cr_assert_leq(vt_mount_stat(mnt, "cache_bytes"), 6 << 20);
 	/* Read again, it is fetched again; the ref stays whatever goes. */
 	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
-	cr_assert_eq(stat_of("fetches"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 3);
 	cr_assert_leq(cache_bytes_on_disk(), 6 << 20);
 	cr_assert(asprintf(&refpath, "%s/refs/%s", cache, ref) > 0);
 	cr_assert_eq(stat(refpath, &st), 0, "a ref is never evicted");

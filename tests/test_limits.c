@@ -112,17 +112,6 @@ static void become_nobody(void)
 		_exit(99);
 }
 
-static long stat_value(const char *key)
-{
-	char buf[4096], *at;
-	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
-
-	cr_assert(n > 0, "user.volt.stats: %s", strerror(errno));
-	buf[n] = '\0';
-	at = strstr(buf, key);
-	return at ? strtol(at + strlen(key) + 1, NULL, 10) : -1;
-}
-
 /*
  * nobody opens N_HELD objects and holds them: every cached descriptor of
  * -o max_fds=N_HELD is in use. root's open of QEMU must still work, with the
@@ -172,7 +161,7 @@ Test(limits, held_descriptors_do_not_starve_another_user)
 			   strerror(errno));
 	cr_assert(len == qemu_len && memcmp(body, qemu_bytes, len) == 0, "wrong bytes");
 	free(body);
-	cr_assert(stat_value("own_fds") >= 1, "QEMU was not given its own descriptor");
+	cr_assert(vt_mount_stat(mnt, "own_fds") >= 1, "QEMU was not given its own descriptor");
 	/* And root runs it from the mount, still while nobody holds them. */
 	cr_assert(asprintf(&cmd, "'%s' from the mount", qemu) > 0);
 	cr_assert_eq(vt_run(cmd, &out), 0, "running QEMU from the mount failed");

@@ -229,18 +229,6 @@ Test(live, pinned_builds)
  */
 #define LIVE_BOUND_MS 700
 
-static unsigned long lookups(void)
-{
-	char buf[1024], *at;
-	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
-
-	cr_assert(n > 0, "user.volt.stats: %s", strerror(errno));
-	buf[n] = '\0';
-	at = strstr(buf, "lookups ");
-	cr_assert_not_null(at, "%s", buf);
-	return strtoul(at + strlen("lookups "), NULL, 10);
-}
-
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec now;
@@ -268,7 +256,7 @@ static struct timespec fresh_lookup(const char *want)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct timespec t;
-		unsigned long before = lookups();
+		long long before = vt_mount_stat(mnt, "lookups");
 		char *got;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -278,7 +266,7 @@ static struct timespec fresh_lookup(const char *want)
 			  "%s is '%s' before the change, want '%s'", QEMU, got ? got : "(absent)",
 			  want ? want : "(absent)");
 		free(got);
-		if (lookups() > before) {
+		if (vt_mount_stat(mnt, "lookups") > before) {
 			free(folder);
 			return t;
 		}

@@ -139,20 +139,6 @@ static char *mpath(const char *root, const char *rel)
 	return p;
 }
 
-/* user.volt.stats' counter key at root, or -1 if it has none. */
-static long stat_of(const char *root, const char *key)
-{
-	char buf[4096] = "\n", want[64];
-	ssize_t n = getxattr(root, "user.volt.stats", buf + 1, sizeof(buf) - 2);
-	const char *at;
-
-	cr_assert(n > 0, "user.volt.stats: %s", strerror(errno));
-	buf[n + 1] = '\0';
-	snprintf(want, sizeof(want), "\n%s ", key);
-	at = strstr(buf, want);
-	return at ? strtol(at + strlen(want), NULL, 10) : -1;
-}
-
 /* Read o through the mount at root with read(2): its bytes, exactly. */
 static void expect_bytes(const char *root, const struct object *o)
 {
@@ -196,7 +182,7 @@ static void need_passthrough(void)
 
 	if (!VOLTFS_HAVE_PASSTHROUGH)
 		cr_skip_test("voltfs was built against a libfuse older than 3.17: no passthrough");
-	if (stat_of(mnt, "passthrough_opens") > 0)
+	if (vt_mount_stat(mnt, "passthrough_opens") > 0)
 		return;
 	log = vt_mount_log(&mount);
 	if (log && strstr(log, "the kernel offers no passthrough")) {
@@ -218,15 +204,15 @@ Test(passthrough, reads_never_reach_the_daemon)
 	expect_all(mnt);
 	expect_mapped(mnt, &objs[2]);
 	/* One open per object, one more per read above: each one the kernel's own. */
-	cr_assert_eq(stat_of(mnt, "passthrough_opens"), n_objs + 2);
-	cr_assert_eq(stat_of(mnt, "fallback_opens"), 0);
-	cr_assert_eq(stat_of(mnt, "reads"), 0, "an object's read reached the daemon");
-	cr_assert_eq(stat_of(mnt, "bytes_served"), 0);
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens"), n_objs + 2);
+	cr_assert_eq(vt_mount_stat(mnt, "fallback_opens"), 0);
+	cr_assert_eq(vt_mount_stat(mnt, "reads"), 0, "an object's read reached the daemon");
+	cr_assert_eq(vt_mount_stat(mnt, "bytes_served"), 0);
 	/* A synthetic file is still the daemon's: the counter counts. */
 	args = mpath(mnt, "args");
-	reads = stat_of(mnt, "reads");
+	reads = vt_mount_stat(mnt, "reads");
 	free(vt_read_file(args, NULL));
-	cr_assert_gt(stat_of(mnt, "reads"), reads, "the read counter counts nothing");
+	cr_assert_gt(vt_mount_stat(mnt, "reads"), reads, "the read counter counts nothing");
 	free(args);
 	cr_assert_eq(vt_unmount(&mount), 0);
 }
@@ -237,10 +223,10 @@ Test(passthrough, nopassthrough_serves_from_the_daemon)
 	vt_mount(&mount, cas, mnt, "nopassthrough");
 	expect_all(mnt);
 	expect_mapped(mnt, &objs[2]);
-	cr_assert_eq(stat_of(mnt, "passthrough_opens"), 0);
-	cr_assert_eq(stat_of(mnt, "fallback_opens"), n_objs + 1);
-	cr_assert_gt(stat_of(mnt, "reads"), 0);
-	cr_assert_geq(stat_of(mnt, "bytes_served"), BIG_LEN);
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens"), 0);
+	cr_assert_eq(vt_mount_stat(mnt, "fallback_opens"), n_objs + 1);
+	cr_assert_gt(vt_mount_stat(mnt, "reads"), 0);
+	cr_assert_geq(vt_mount_stat(mnt, "bytes_served"), BIG_LEN);
 	cr_assert_eq(vt_unmount(&mount), 0);
 }
 
@@ -290,9 +276,9 @@ Test(passthrough, without_cap_sys_admin_the_mount_falls_back)
 	expect_all(root);
 	expect_mapped(root, &objs[2]);
 	expect_all(root);
-	cr_assert_eq(stat_of(root, "passthrough_opens"), 0);
-	cr_assert_eq(stat_of(root, "fallback_opens"), 2 * n_objs + 1);
-	cr_assert_gt(stat_of(root, "reads"), 0);
+	cr_assert_eq(vt_mount_stat(root, "passthrough_opens"), 0);
+	cr_assert_eq(vt_mount_stat(root, "fallback_opens"), 2 * n_objs + 1);
+	cr_assert_gt(vt_mount_stat(root, "reads"), 0);
 	/* Killed and reaped before its log is read: every line is in. */
 	cr_assert_eq(kill(ns_pid, SIGTERM), 0);
 	cr_assert_eq(waitpid(ns_pid, &status, 0), ns_pid);
@@ -381,8 +367,8 @@ Test(passthrough, concurrent_opens_of_one_object_while_builds_change)
 	vt_mount(&mount, cas, mnt, NULL);
 	expect_bytes(mnt, &objs[2]);
 	need_passthrough();
-	pass0 = stat_of(mnt, "passthrough_opens");
-	fall0 = stat_of(mnt, "fallback_opens");
+	pass0 = vt_mount_stat(mnt, "passthrough_opens");
+	fall0 = vt_mount_stat(mnt, "fallback_opens");
 	cr_assert_eq(pthread_create(&builder, NULL, build_loop, NULL), 0);
 	for (int i = 0; i < THREADS; i++) {
 		op[i].rounds = ROUNDS;
@@ -395,9 +381,9 @@ Test(passthrough, concurrent_opens_of_one_object_while_builds_change)
 	for (int i = 0; i < THREADS; i++)
 		cr_assert_eq(op[i].failures, 0, "thread %d: %s", i, op[i].why);
 	/* Every open of the inode alike: the kernel's, none by the daemon. */
-	cr_assert_eq(stat_of(mnt, "passthrough_opens") - pass0, THREADS * ROUNDS);
-	cr_assert_eq(stat_of(mnt, "fallback_opens"), fall0);
-	cr_assert_eq(stat_of(mnt, "reads"), 0, "an object's read reached the daemon");
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens") - pass0, THREADS * ROUNDS);
+	cr_assert_eq(vt_mount_stat(mnt, "fallback_opens"), fall0);
+	cr_assert_eq(vt_mount_stat(mnt, "reads"), 0, "an object's read reached the daemon");
 	/* The last build is served, and the object is still the kernel's after every close. */
 	expect_bytes(mnt, &objs[2]);
 	cr_assert_eq(vt_unmount(&mount), 0);
@@ -435,10 +421,10 @@ Test(passthrough, open_read_close_loops_past_max_fds)
 		for (int i = 1; i < HELD; i += 2)
 			close(held[i]);
 	}
-	cr_assert_geq(stat_of(mnt, "own_fds"), 1, "max_fds was never passed");
-	cr_assert_eq(stat_of(mnt, "passthrough_opens"), opens);
-	cr_assert_eq(stat_of(mnt, "fallback_opens"), 0);
-	cr_assert_eq(stat_of(mnt, "reads"), 0);
+	cr_assert_geq(vt_mount_stat(mnt, "own_fds"), 1, "max_fds was never passed");
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens"), opens);
+	cr_assert_eq(vt_mount_stat(mnt, "fallback_opens"), 0);
+	cr_assert_eq(vt_mount_stat(mnt, "reads"), 0);
 	cr_assert_eq(vt_unmount(&mount), 0);
 }
 
@@ -461,13 +447,14 @@ Test(passthrough, a_corrupt_object_is_refused_before_passthrough)
 		cr_assert_lt(open(p, O_RDONLY), 0, "a corrupt object was opened");
 		cr_assert_eq(errno, EIO, "%s", strerror(errno));
 	}
-	cr_assert_geq(stat_of(mnt, "verify_failures"), 1);
-	cr_assert_eq(stat_of(mnt, "passthrough_opens"), 0, "a corrupt object got a backing id");
-	cr_assert_eq(stat_of(mnt, "fallback_opens"), 0);
+	cr_assert_geq(vt_mount_stat(mnt, "verify_failures"), 1);
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens"), 0,
+		     "a corrupt object got a backing id");
+	cr_assert_eq(vt_mount_stat(mnt, "fallback_opens"), 0);
 	/* Its neighbours are served as ever. */
 	expect_bytes(mnt, &objs[2]);
 	need_passthrough();
-	cr_assert_eq(stat_of(mnt, "passthrough_opens"), 1);
+	cr_assert_eq(vt_mount_stat(mnt, "passthrough_opens"), 1);
 	free(p);
 	free(o);
 	cr_assert_eq(vt_unmount(&mount), 0);

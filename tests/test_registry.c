@@ -150,34 +150,12 @@ static const char *id_of(const char *ref)
 	return id;
 }
 
-/* Entries of a folder but . and ..: how many, and whether any is a temporary file. */
-static int count_entries(const char *dir, bool *tmpfile)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (tmpfile)
-		*tmpfile = false;
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			n++;
-			if (tmpfile && strncmp(e->d_name, ".tmp-", 5) == 0)
-				*tmpfile = true;
-		}
-	closedir(d);
-	return n;
-}
-
 static void assert_store_empty(const char *store)
 {
 	char *refs = vt_join(store, "refs"), *objects = vt_join(store, "objects");
-	bool t;
 
-	cr_assert_leq(count_entries(refs, NULL), 0, "a ref was stored");
-	cr_assert_leq(count_entries(objects, &t), 0, "an object was stored");
+	cr_assert_leq(vt_count_entries(refs, true), 0, "a ref was stored");
+	cr_assert_leq(vt_count_entries(objects, true), 0, "an object was stored");
 	free(refs);
 	free(objects);
 }

@@ -117,19 +117,6 @@ static char *opath(const char *hex)
 	return p;
 }
 
-/* A counter of user.volt.stats. */
-static long stat_value(const char *key)
-{
-	char buf[4096], *at;
-	ssize_t n = getxattr(mnt, "user.volt.stats", buf, sizeof(buf) - 1);
-
-	cr_assert(n > 0, "user.volt.stats: %s", strerror(errno));
-	buf[n] = '\0';
-	at = strstr(buf, key);
-	cr_assert_not_null(at, "no %s in\n%s", key, buf);
-	return strtol(at + strlen(key) + 1, NULL, 10);
-}
-
 /* Open and read files[i] through the mount: 0, or the errno of the open or read. */
 static int read_file(int i)
 {
@@ -225,7 +212,7 @@ Test(verify, special_files_refused_unopened)
 			  kinds[k].said);
 	}
 	cr_expect_not(log_has("does not match its name"), "a special file called corrupt");
-	cr_expect_eq(stat_value("verifications"), 0, "a special file was hashed");
+	cr_expect_eq(vt_mount_stat(mnt, "verifications"), 0, "a special file was hashed");
 	close(ifd);
 	free(objects);
 	free(good);
@@ -242,10 +229,10 @@ Test(verify, special_files_refused_unopened)
 static void evict_with(int other)
 {
 	for (int i = 0; i < 400; i++) {
-		long own = stat_value("own_fds");
+		long own = vt_mount_stat(mnt, "own_fds");
 
 		cr_assert_eq(read_file(other), 0, "%s", files[other]);
-		if (stat_value("own_fds") == own)
+		if (vt_mount_stat(mnt, "own_fds") == own)
 			return;
 		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
 	}
@@ -292,9 +279,9 @@ static void verified_then_evicted(void)
 {
 	cr_assert_eq(read_file(A), 0);
 	evict_with(B);
-	cr_assert_eq(stat_value("verifications"), 2);
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 2);
 	cr_assert_eq(read_file(A), 0);
-	cr_assert_eq(stat_value("verifications"), 2, "the same file was hashed again");
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 2, "the same file was hashed again");
 	evict_with(B);
 }
 
@@ -312,7 +299,7 @@ Test(verify, rewritten_in_place_with_new_mtime)
 	st.st_mtim.tv_sec += 10;
 	restore_times(o, &st);
 	cr_assert_eq(read_file(A), EIO, "an object changed in place was served");
-	cr_assert_eq(stat_value("verifications"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 3);
 	free(o);
 	cr_assert_eq(vt_unmount(&vm), 0);
 }
@@ -338,7 +325,7 @@ Test(verify, rewritten_in_place_with_mtime_restored)
 		  now.st_mtim.tv_sec == was.st_mtim.tv_sec &&
 		  now.st_mtim.tv_nsec == was.st_mtim.tv_nsec);
 	cr_assert_eq(read_file(A), EIO, "an object rewritten with touch -r was served unchecked");
-	cr_assert_eq(stat_value("verifications"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 3);
 	free(o);
 	cr_assert_eq(vt_unmount(&vm), 0);
 }
@@ -357,7 +344,7 @@ Test(verify, replaced_by_same_size_same_mtime_copy)
 	restore_times(copy, &was);
 	cr_assert_eq(rename(copy, o), 0);
 	cr_assert_eq(read_file(A), EIO, "a replaced object was served unchecked");
-	cr_assert_eq(stat_value("verifications"), 3);
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 3);
 	free(copy);
 	free(o);
 	cr_assert_eq(vt_unmount(&vm), 0);
@@ -397,7 +384,7 @@ Test(verify, another_inode_with_same_size_and_times)
 	verified_then_evicted();
 	cr_assert_eq(mount(copy, o, NULL, MS_BIND, NULL), 0, "bind mount: %s", strerror(errno));
 	cr_expect_eq(read_file(A), EIO, "another inode was served as the one verified");
-	cr_expect_eq(stat_value("verifications"), 3);
+	cr_expect_eq(vt_mount_stat(mnt, "verifications"), 3);
 	cr_assert_eq(umount(o), 0);
 	free(copy);
 	free(o);
@@ -426,7 +413,7 @@ Test(verify, size_changed_since_lookup)
 	close(fd);
 	cr_assert_eq(read_file(A), EIO, "an object of another size was served");
 	cr_expect(log_has("changed in the store since it was looked up"));
-	cr_expect_eq(stat_value("verifications"), 0, "hashed though its size tells");
+	cr_expect_eq(vt_mount_stat(mnt, "verifications"), 0, "hashed though its size tells");
 	free(o);
 	free(p);
 	cr_assert_eq(vt_unmount(&vm), 0);
@@ -502,16 +489,17 @@ Test(verify, corrupt_huge_object_hashed_once_others_stay_fast)
 	 * timed too, since it waits for a worker like any other)...
 	 */
 	t0 = now_s();
-	for (int i = 0; i < 2000 && stat_value("verifications") == 0; i++)
+	for (int i = 0; i < 2000 && vt_mount_stat(mnt, "verifications") == 0; i++)
 		nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
-	cr_assert(stat_value("verifications") >= 1, "the attack never reached a verification");
-	cr_assert_eq(stat_value("verifications"), 1, "one object hashed %ld times at once",
-		     stat_value("verifications"));
+	cr_assert(vt_mount_stat(mnt, "verifications") >= 1, "the attack never reached a "
+							    "verification");
+	cr_assert_eq(vt_mount_stat(mnt, "verifications"), 1, "one object hashed %lld times at once",
+		     vt_mount_stat(mnt, "verifications"));
 	/* ...and another user's requests, opens and reads keep their speed meanwhile. */
 	cr_assert_eq(read_file(B), 0);
 	cr_assert_eq(read_file(BIG), 0);
 	took = now_s() - t0;
-	failures = stat_value("verify_failures");
+	failures = vt_mount_stat(mnt, "verify_failures");
 	cr_expect(took < 2.0, "root's requests took %.2f s during the attack", took);
 	cr_expect_eq(failures, 0, "the huge hash ended before root's reads: no overlap to measure");
 	for (int i = 0; i < ATTACKERS; i++) {
@@ -521,10 +509,11 @@ Test(verify, corrupt_huge_object_hashed_once_others_stay_fast)
 			  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	/* 48 opens of HUGE, one hash; B and BIG one each. */
-	cr_expect_eq(stat_value("verify_failures"), 1, "the corrupt object was hashed again");
-	cr_expect_eq(stat_value("verifications"), 3);
+	cr_expect_eq(vt_mount_stat(mnt, "verify_failures"), 1,
+		     "the corrupt object was hashed again");
+	cr_expect_eq(vt_mount_stat(mnt, "verifications"), 3);
 	/* Remembered: refused at once, without a hash. */
 	cr_expect_eq(read_file(HUGE), EIO);
-	cr_expect_eq(stat_value("verifications"), 3, "a known-bad object was hashed again");
+	cr_expect_eq(vt_mount_stat(mnt, "verifications"), 3, "a known-bad object was hashed again");
 	cr_assert_eq(vt_unmount(&vm), 0);
 }
