@@ -26,7 +26,8 @@
 #include "support.h"
 
 static char *tmp, *src_cas, *cache, *mnt, *src;
-static bool two_big; /* publish() adds share/qemu/big2.rom */
+static bool two_big;   /* publish() adds share/qemu/big2.rom */
+static bool three_big; /* and big3.rom */
 static struct vt_registry reg;
 static struct vt_mount m;
 
@@ -91,6 +92,12 @@ static char *publish(const char *flavour)
 	if (two_big) {
 		big[0] ^= 1; /* another 4 MiB object */
 		p = vt_join(src, "share/qemu/big2.rom");
+		vt_write_file(p, big, sizeof(big), 0644);
+		free(p);
+	}
+	if (three_big) {
+		big[1] ^= 1; /* a third */
+		p = vt_join(src, "share/qemu/big3.rom");
 		vt_write_file(p, big, sizeof(big), 0644);
 		free(p);
 	}
@@ -554,6 +561,64 @@ Test(lazy, the_cache_stays_within_its_bound)
 	cr_assert_eq(vt_unmount(&m), 0);
 	free(refpath);
 	free(ref);
+}
+
+/*
+ * Wait (bounded: 10 s) until the daemon has answered n RELEASEs: the kernel
+ * sends one after close(2) returns, and until it is answered the object
+ * counts as open. The mount's -o debug log has each request and its answer.
+ */
+static void wait_released(int n)
+{
+	for (int i = 0; i < 500; i++) {
+		char *log = vt_mount_log(&m), *p, done[64];
+		int answered = 0;
+
+		cr_assert_not_null(log);
+		for (p = log; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+			unsigned long long u;
+			int end = 0;
+
+			/* "unique: 12, opcode: RELEASE (18), ...", answered "   unique: 12, success" */
+			sscanf(p, "unique: %llu, opcode: RELEASE (%n", &u, &end);
+			if (end > 0) {
+				snprintf(done, sizeof(done), "unique: %llu, success", u);
+				answered += strstr(log, done) != NULL;
+			}
+		}
+		free(log);
+		if (answered >= n)
+			return;
+		nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	}
+	cr_assert_fail("the daemon did not answer %d RELEASEs within 10 s", n);
+}
+
+/*
+ * -o cache_max goes by the last open, not by the fetch: big.rom fetched
+ * first but opened again after big2.rom stays when big3.rom needs room, and
+ * big2.rom goes.
+ */
+Test(lazy, the_cache_evicts_the_least_recently_opened)
+{
+	two_big = three_big = true;
+	vt_registry_start(&reg, tmp, "reg", NULL);
+	free(publish("qemu v1\n"));
+	mount_lazy("cache_max=10M,debug");
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big2.rom"), (size_t)4 << 20);
+	wait_released(2);
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 2, "big.rom was fetched again");
+	wait_released(3); /* both closed: neither is passed over as open */
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big3.rom"), (size_t)4 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "evictions"), 1, "12 MiB in 10: one object goes");
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big.rom"), (size_t)4 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 3,
+		     "big.rom, opened after big2.rom, was evicted before it");
+	cr_assert_eq(read_len("kvm-linux/share/qemu/big2.rom"), (size_t)4 << 20);
+	cr_assert_eq(vt_mount_stat(mnt, "fetches"), 4, "big2.rom was kept");
+	cr_assert_eq(vt_unmount(&m), 0);
 }
 
 Test(lazy, an_open_object_is_never_evicted)
