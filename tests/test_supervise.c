@@ -282,7 +282,7 @@ Test(supervise, hears_only_the_daemon)
 Test(supervise, voltfs_serves_under_its_holder)
 {
 	char *cas = vt_join(dir, "cas"), *mnt = vt_join(dir, "mnt"), *cmd, *out, *log;
-	char hex[VOLT_HASH_HEX_MAX + 1], name[64], json[512], *file;
+	char hex[VOLT_HASH_HEX_MAX + 1], name[64], json[512], *file, *body;
 
 	vt_cas_init(cas);
 	vt_put_object(cas, "hello\n", 6, 0444, hex);
@@ -293,7 +293,9 @@ Test(supervise, voltfs_serves_under_its_holder)
 	vt_put_ref(cas, "emulate-x86", json, name);
 	vt_mount(&m, cas, mnt, "supervise");
 	file = vt_join(mnt, "emulate-x86/firmware/hello");
-	cr_assert_str_eq(vt_read_file(file, NULL), "hello\n");
+	body = vt_read_file(file, NULL);
+	cr_assert_str_eq(body, "hello\n");
+	free(body);
 	/* The server is the holder's child, not the holder, and runs without supervise (-o gone). */
 	cr_assert(asprintf(&cmd, "ps -o args= --ppid %d", (int)m.pid) > 0);
 	cr_assert_eq(vt_run(cmd, &out), 0);
